@@ -1,0 +1,766 @@
+"""The scikit-learn estimator that trains a neural ODE by collocation."""
+
+import logging
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import collocation, network, simulation
+from . import problem as problem_module
+from .exceptions import SolverError
+
+logger = logging.getLogger(__name__)
+
+# At least this many distinct times per trajectory: two define only a line,
+# and LOWESS and the time-scale estimate need three.
+MIN_DISTINCT_TIMES = 3
+
+
+def _as_2d(array):
+    return array.reshape(-1, 1) if array.ndim == 1 else array
+
+
+class CollocationNeuralODE(RegressorMixin, BaseEstimator):
+    """Neural ODE trained by simultaneous collocation and IPOPT.
+
+    Learns ``dy/dt = f_theta(y, u)``, with ``f_theta`` a multilayer
+    perceptron, from sampled trajectories. The states at the collocation
+    nodes and the weights ``theta`` are all unknowns of one nonlinear
+    program, with the ODE imposed as equality constraints, which IPOPT
+    solves with exact second derivatives:
+
+    .. math::
+
+        \\min_{Y, \\theta} \\; \\frac{1}{|O|} \\sum_{(o, i) \\in O}
+            \\big( (P Y)_{o i} - y_{o i} \\big)^2
+            + \\alpha \\lVert \\theta \\rVert_2^2
+        \\quad \\text{s.t.} \\quad D Y = f_\\theta(Y, u)
+        \\text{ at the collocation nodes,}
+
+    where ``P`` interpolates the node states to the observation times and
+    ``O`` is the set of observed entries of ``y``. Time, states and inputs
+    are standardised internally (see Notes).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(32,)
+        Width of each hidden layer.
+    activation : {"tanh", "logistic", "softplus", "identity"}, default="tanh"
+        Hidden-layer activation. All are smooth, as IPOPT needs second
+        derivatives.
+    alpha : float, default=1e-3
+        Weight of the L2 penalty ``alpha * ||theta||^2`` on all weights and
+        biases, in the scaled units of the problem.
+    collocation : {"radau", "chebyshev"}, default="radau"
+        ``"radau"``: finite elements with Radau IIA points, sparse and fast.
+        ``"chebyshev"``: one global polynomial through Chebyshev-Gauss-Lobatto
+        nodes, as in Shapovalova and Tsay (2025); dense, so its cost grows
+        with the cube of the number of nodes.
+    n_collocation : int or "auto", default="auto"
+        Number of nodes per trajectory (for ``"radau"``, rounded up to
+        ``degree * n_elements + 1``). ``"auto"`` uses half the number of
+        distinct sample times for ``"radau"``, at least 4 elements, and the
+        number of distinct sample times, at most 200, for ``"chebyshev"``.
+    degree : int, default=3
+        Radau points per element; ignored by ``"chebyshev"``.
+    state_init : {"lowess", "interpolate", "zeros"}, default="lowess"
+        Initial guess of the node states: LOWESS smoothing of the data,
+        linear interpolation of the raw data, or zeros (the scaled mean).
+    lowess_frac : float, default=0.1
+        Fraction of a trajectory's samples in each LOWESS window.
+    input_interpolation : {"linear", "previous"}, default="linear"
+        How inputs between samples are interpolated, identically at the
+        collocation nodes in ``fit`` and inside the integrator in ``predict``.
+    tol : float, default=1e-6
+        IPOPT's relative convergence tolerance ``tol``.
+    max_iter : int, default=500
+        Maximum number of IPOPT iterations.
+    max_time : float or None, default=None
+        Wall-clock limit of one IPOPT solve in seconds.
+    n_restarts : int, default=2
+        After an IPOPT failure (not an iteration or time limit), solve again
+        from a perturbed initial point at most this many times.
+    solver_options : dict or None, default=None
+        Further IPOPT options, for example ``{"mu_strategy": "adaptive"}``;
+        they override the settings above.
+    ode_method : str, default="LSODA"
+        Integrator of :func:`scipy.integrate.solve_ivp` used by ``predict``
+        and ``simulate``. LSODA switches to a stiff method when needed.
+    ode_rtol, ode_atol : float, default=1e-6, 1e-8
+        Integrator tolerances, applied to the standardised states.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the Xavier initialisation of the weights and the perturbation
+        of restarts.
+    verbose : int, default=0
+        0 is silent; 1 logs one line when a fit starts and one when it ends;
+        2 also prints IPOPT's iteration log.
+
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        Weight matrices, ``coefs_[l]`` of shape (fan_in, fan_out), acting on
+        scaled states and inputs.
+    intercepts_ : list of ndarray
+        Bias vectors.
+    y0_ : ndarray of shape (n_trajectories, n_states)
+        Fitted initial state of each trajectory, in the units of ``y``.
+    t0_ : ndarray of shape (n_trajectories,)
+        Time at which each trajectory starts (its first sample).
+    trajectories_ : ndarray of shape (n_trajectories,)
+        Trajectory identifiers, sorted.
+    n_states_ : int
+    n_inputs_ : int
+    n_features_in_ : int
+        ``1 + n_inputs_``: time plus inputs.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X``, when it had string column names.
+    collocation_times_ : list of ndarray
+        Node times of each trajectory.
+    collocation_states_ : list of ndarray
+        Fitted states at those nodes, in the units of ``y``.
+    n_iter_ : int
+        IPOPT iterations of the final solve.
+    converged_ : bool
+        Whether IPOPT reported a local optimum.
+    termination_condition_ : str
+        IPOPT's return status, for example ``"Solve_Succeeded"``,
+        ``"Solved_To_Acceptable_Level"`` or ``"Maximum_Iterations_Exceeded"``.
+    objective_ : float
+        Final objective value (scaled units).
+    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+        Objective at each IPOPT iteration.
+    constraint_violation_curve_ : ndarray of shape (n_iter_ + 1,)
+        Largest collocation residual at each IPOPT iteration.
+    build_time_, solve_time_ : float
+        Seconds spent building the program and solving it.
+    n_restarts_ : int
+        Restarts used after IPOPT failures.
+    time_scale_, time_offset_ : float
+        Scaled time is ``(t - time_offset_) / time_scale_``.
+    state_mean_, state_scale_ : ndarray of shape (n_states_,)
+    input_mean_, input_scale_ : ndarray of shape (n_inputs_,)
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : The same network, fitted to static data.
+
+    Notes
+    -----
+    States and inputs are standardised per column. Time is shifted to start
+    at the earliest sample and divided by ``time_scale_``, the reciprocal
+    root-mean-square rate of change of the smoothed, standardised states.
+    Scaled derivatives are then of order one whatever the units, and a
+    time column in seconds since 1970 works as well as one starting at 0.
+
+    The first node of each trajectory is not a collocation node, so its
+    initial state is free rather than pinned to a noisy first sample.
+
+    References
+    ----------
+    A. Shapovalova and C. Tsay, "Training Neural ODEs Using Fully
+    Discretized Simultaneous Optimization", IFAC 2025, arXiv:2502.15642.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nodecoll import CollocationNeuralODE
+    >>> t = np.linspace(0, 4, 40)
+    >>> y = np.exp(-t)
+    >>> model = CollocationNeuralODE(hidden_layer_sizes=(4,), random_state=0).fit(t, y)
+    >>> bool(abs(model.predict([5.0])[0] - np.exp(-5.0)) < 0.02)
+    True
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(network.ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "collocation": [StrOptions({"radau", "chebyshev"})],
+        "n_collocation": [Interval(Integral, 3, None, closed="left"), StrOptions({"auto"})],
+        "degree": [Interval(Integral, 1, None, closed="left")],
+        "state_init": [StrOptions({"lowess", "interpolate", "zeros"})],
+        "lowess_frac": [Interval(Real, 0, 1, closed="right")],
+        "input_interpolation": [StrOptions({"linear", "previous"})],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
+        "n_restarts": [Interval(Integral, 0, None, closed="left")],
+        "solver_options": [dict, None],
+        "ode_method": [StrOptions({"RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"})],
+        "ode_rtol": [Interval(Real, 0, None, closed="neither")],
+        "ode_atol": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(32,),
+        activation="tanh",
+        alpha=1e-3,
+        collocation="radau",
+        n_collocation="auto",
+        degree=3,
+        state_init="lowess",
+        lowess_frac=0.1,
+        input_interpolation="linear",
+        tol=1e-6,
+        max_iter=500,
+        max_time=None,
+        n_restarts=2,
+        solver_options=None,
+        ode_method="LSODA",
+        ode_rtol=1e-6,
+        ode_atol=1e-8,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.collocation = collocation
+        self.n_collocation = n_collocation
+        self.degree = degree
+        self.state_init = state_init
+        self.lowess_frac = lowess_frac
+        self.input_interpolation = input_interpolation
+        self.tol = tol
+        self.max_iter = max_iter
+        self.max_time = max_time
+        self.n_restarts = n_restarts
+        self.solver_options = solver_options
+        self.ode_method = ode_method
+        self.ode_rtol = ode_rtol
+        self.ode_atol = ode_atol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    # Input validation
+
+    def _validate_hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if np.isscalar(sizes) else list(sizes)
+        if not sizes:
+            raise ValueError("hidden_layer_sizes must contain at least one layer, got ().")
+        for size in sizes:
+            if not isinstance(size, Integral) or isinstance(size, bool) or size < 1:
+                raise ValueError(
+                    "hidden_layer_sizes must contain positive integers, got "
+                    f"{self.hidden_layer_sizes!r}."
+                )
+        return tuple(int(size) for size in sizes)
+
+    def _validate_fit_data(self, X, y, trajectory):
+        X = validate_data(
+            self,
+            X,
+            reset=True,
+            dtype=np.float64,
+            ensure_2d=False,
+            ensure_min_samples=MIN_DISTINCT_TIMES,
+        )
+        X = _as_2d(X)
+        self.n_features_in_ = X.shape[1]
+        y = check_array(
+            y,
+            dtype=np.float64,
+            ensure_2d=False,
+            ensure_all_finite="allow-nan",
+            input_name="y",
+        )
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got an array of shape {y.shape}.")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X and y must have the same number of rows, got {X.shape[0]} rows in X "
+                f"and {y.shape[0]} in y."
+            )
+        self._y_ndim = y.ndim
+        y = _as_2d(y)
+        if np.isinf(y).any():
+            row, column = np.argwhere(np.isinf(y))[0]
+            raise ValueError(
+                f"y contains infinity at row {row}, column {column}; only NaN "
+                "(a missing value) is allowed."
+            )
+        trajectory = self._validate_trajectory(trajectory, X.shape[0])
+        return X, y, trajectory
+
+    @staticmethod
+    def _validate_trajectory(trajectory, n_samples):
+        if trajectory is None:
+            return np.zeros(n_samples, dtype=int)
+        trajectory = np.asarray(trajectory)
+        if trajectory.shape != (n_samples,):
+            raise ValueError(
+                f"trajectory must have shape ({n_samples},), one id per row of X, got "
+                f"shape {trajectory.shape}."
+            )
+        return trajectory
+
+    # ------------------------------------------------------------------
+    # Building the problem
+
+    def _split_trajectories(self, t, y, inputs, trajectory):
+        """Return per-trajectory (ids, rows sorted by time)."""
+        ids = np.unique(trajectory)
+        parts = []
+        for k in ids:
+            rows = np.flatnonzero(trajectory == k)
+            rows = rows[np.argsort(t[rows], kind="stable")]
+            n_distinct = np.unique(t[rows]).size
+            if n_distinct < MIN_DISTINCT_TIMES:
+                raise ValueError(
+                    f"Trajectory {k!r} has {n_distinct} distinct time(s); at least "
+                    f"{MIN_DISTINCT_TIMES} are needed to fit an ODE."
+                )
+            parts.append(rows)
+        return ids, parts
+
+    def _fit_scaling(self, t, y, inputs, trajectory_rows):
+        state_mean = np.nanmean(y, axis=0)
+        state_scale = np.nanstd(y, axis=0)
+        never_observed = ~np.isfinite(state_mean)
+        if never_observed.any():
+            raise ValueError(
+                f"Column {int(np.flatnonzero(never_observed)[0])} of y is missing (NaN) "
+                "in every row; a state needs at least one observation."
+            )
+        state_scale = np.where(state_scale > 0, state_scale, 1.0)
+        input_mean = inputs.mean(axis=0)
+        input_scale = inputs.std(axis=0)
+        input_scale = np.where(input_scale > 0, input_scale, 1.0)
+        scaled = [(t[rows], (y[rows] - state_mean) / state_scale) for rows in trajectory_rows]
+        time_scale = problem_module.estimate_time_scale(scaled, self.lowess_frac)
+        return problem_module.Scaling(
+            time_offset=float(t.min()),
+            time_scale=time_scale,
+            state_mean=state_mean,
+            state_scale=state_scale,
+            input_mean=input_mean,
+            input_scale=input_scale,
+        )
+
+    def _make_grid(self, tau):
+        distinct = np.unique(tau)
+        start, end = distinct[0], distinct[-1]
+        if self.collocation == "chebyshev":
+            n_nodes = self.n_collocation
+            if n_nodes == "auto":
+                n_nodes = int(np.clip(distinct.size, MIN_DISTINCT_TIMES, 200))
+            return collocation.chebyshev_grid(start, end, n_nodes)
+
+        if self.n_collocation == "auto":
+            n_elements = max(4, distinct.size // (2 * self.degree))
+        else:
+            n_elements = max(1, int(np.ceil((self.n_collocation - 1) / self.degree)))
+        # Element boundaries halfway between uniform spacing and the sample
+        # quantiles: denser where samples are dense, but never so sparse in
+        # a gap that the states there are poorly resolved.
+        fractions = np.linspace(0.0, 1.0, n_elements + 1)
+        uniform = start + fractions * (end - start)
+        quantiles = np.quantile(distinct, fractions)
+        bounds = 0.5 * (uniform + quantiles)
+        bounds[0], bounds[-1] = start, end
+        return collocation.radau_grid(bounds, self.degree)
+
+    def _build_problem(self, t, y, inputs, trajectory_rows, layer_sizes, random_state):
+        scaling = self.scaling_
+        grids, observations, node_inputs, states_init = [], [], [], []
+        for rows in trajectory_rows:
+            tau = scaling.scale_time(t[rows])
+            z = scaling.scale_states(y[rows])
+            grid = self._make_grid(tau)
+            grids.append(grid)
+            observations.append((tau, z))
+            if inputs.shape[1]:
+                input_function = simulation.make_input_function(
+                    tau, scaling.scale_inputs(inputs[rows]), self.input_interpolation
+                )
+                node_inputs.append(input_function(grid.nodes))
+            else:
+                node_inputs.append(np.zeros((grid.n_nodes, 0)))
+            if self.state_init == "lowess":
+                states_init.append(
+                    problem_module.smooth_states(tau, z, grid.nodes, self.lowess_frac)
+                )
+            elif self.state_init == "interpolate":
+                states_init.append(problem_module.interpolate_states(tau, z, grid.nodes))
+            else:
+                states_init.append(np.zeros((grid.n_nodes, z.shape[1])))
+        params_init = network.xavier_init(layer_sizes, random_state)
+        return problem_module.stack_problem(
+            grids,
+            observations,
+            node_inputs,
+            states_init,
+            layer_sizes,
+            self.activation,
+            self.alpha,
+            params_init,
+        )
+
+    # ------------------------------------------------------------------
+    # Solving
+
+    def _solve(self, problem, random_state):
+        from . import _casadi_backend as backend
+
+        states_init = problem.states_init
+        params_init = problem.params_init
+        build_time = 0.0
+        for attempt in range(self.n_restarts + 1):
+            result = backend.solve(
+                problem,
+                states_init,
+                params_init,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                max_time=self.max_time,
+                verbose=self.verbose,
+                solver_options=self.solver_options,
+            )
+            build_time += result.build_time
+            if result.success or result.status in backend.LIMIT_STATUSES:
+                break
+            logger.warning(
+                "IPOPT stopped with status %s after %d iterations (attempt %d of %d).",
+                result.status,
+                result.n_iter,
+                attempt + 1,
+                self.n_restarts + 1,
+            )
+            if attempt == self.n_restarts:
+                raise SolverError(
+                    f"IPOPT failed with status {result.status} after {attempt + 1} "
+                    f"attempt(s). Try a smaller alpha change, more collocation nodes, "
+                    f"state_init='lowess', or IPOPT options via solver_options.",
+                    status=result.status,
+                    n_attempts=attempt + 1,
+                )
+            # Restart near the original point: the data fix the states' scale,
+            # so a small relative perturbation is enough to leave a bad region.
+            states_init = problem.states_init + 0.05 * random_state.standard_normal(
+                problem.states_init.shape
+            )
+            params_init = problem.params_init * (
+                1.0 + 0.1 * random_state.standard_normal(problem.params_init.shape)
+            )
+        result.build_time = build_time
+        self.n_restarts_ = attempt
+        return result
+
+    @property
+    def _log_progress(self):
+        return logger.info if self.verbose else logger.debug
+
+    def fit(self, X, y, trajectory=None):
+        """Fit the neural ODE to sampled trajectories.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1 + n_inputs)
+            Sample times, or times in the first column followed by the
+            exogenous inputs at those times. Rows may come in any order.
+        y : array-like of shape (n_samples,) or (n_samples, n_states)
+            Observed states; NaN marks a missing entry, which is left out of
+            the objective.
+        trajectory : array-like of shape (n_samples,), default=None
+            Trajectory id of each row. Each trajectory gets its own initial
+            state; the network is shared. None means one trajectory.
+
+        Returns
+        -------
+        self : CollocationNeuralODE
+            The fitted estimator.
+        """
+        self._validate_params()
+        layer_sizes_hidden = self._validate_hidden_layer_sizes()
+        X, y, trajectory = self._validate_fit_data(X, y, trajectory)
+        start = time.perf_counter()
+        random_state = check_random_state(self.random_state)
+
+        t = X[:, 0]
+        inputs = X[:, 1:]
+        ids, trajectory_rows = self._split_trajectories(t, y, inputs, trajectory)
+        self.n_states_ = y.shape[1]
+        self.n_inputs_ = inputs.shape[1]
+        layer_sizes = (self.n_states_ + self.n_inputs_, *layer_sizes_hidden, self.n_states_)
+
+        self.scaling_ = self._fit_scaling(t, y, inputs, trajectory_rows)
+        problem = self._build_problem(t, y, inputs, trajectory_rows, layer_sizes, random_state)
+        self._log_progress(
+            "Fitting %d trajectory(ies): %d nodes, %d states, %d inputs, %d weights, "
+            "%d observed values.",
+            len(ids),
+            problem.n_nodes,
+            self.n_states_,
+            self.n_inputs_,
+            problem.n_parameters,
+            int(problem.n_observed),
+        )
+        result = self._solve(problem, random_state)
+        self._store_result(result, problem, ids, t, inputs, trajectory_rows, layer_sizes)
+        self.fit_time_ = time.perf_counter() - start
+        self._log_progress(
+            "Fit ended with status %s after %d iterations: objective %.6g, %.2f s.",
+            result.status,
+            result.n_iter,
+            result.objective,
+            self.fit_time_,
+        )
+        if not result.success:
+            warnings.warn(
+                f"IPOPT stopped with status {result.status} after {result.n_iter} "
+                "iterations; the last iterate is kept. Increase max_iter or max_time, "
+                "or loosen tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _store_result(self, result, problem, ids, t, inputs, trajectory_rows, layer_sizes):
+        scaling = self.scaling_
+        self.layer_sizes_ = layer_sizes
+        self.coefs_, self.intercepts_ = network.unpack(result.params, layer_sizes)
+        self.coefs_ = [W.copy() for W in self.coefs_]
+        self.intercepts_ = [b.copy() for b in self.intercepts_]
+        self.trajectories_ = ids
+        self.collocation_times_ = [
+            scaling.unscale_time(problem.node_times[nodes]) for nodes in problem.trajectory_nodes
+        ]
+        self.collocation_states_ = [
+            scaling.unscale_states(result.states[nodes]) for nodes in problem.trajectory_nodes
+        ]
+        self.t0_ = np.array([times[0] for times in self.collocation_times_])
+        self.y0_ = np.array([states[0] for states in self.collocation_states_])
+        # Training inputs are kept so that predict can integrate from t0_
+        # through the fitted span before the times it is asked about.
+        self.input_samples_ = [(t[rows].copy(), inputs[rows].copy()) for rows in trajectory_rows]
+        self.n_iter_ = result.n_iter
+        self.converged_ = bool(result.success)
+        self.termination_condition_ = result.status
+        self.objective_ = result.objective
+        self.loss_curve_ = result.history.get("objective", np.empty(0))
+        self.constraint_violation_curve_ = result.history.get("constraint_violation", np.empty(0))
+        self.build_time_ = result.build_time
+        self.solve_time_ = result.solve_time
+        self.backend_ = result.backend
+        self.time_scale_ = scaling.time_scale
+        self.time_offset_ = scaling.time_offset
+        self.state_mean_ = scaling.state_mean
+        self.state_scale_ = scaling.state_scale
+        self.input_mean_ = scaling.input_mean
+        self.input_scale_ = scaling.input_scale
+
+    # ------------------------------------------------------------------
+    # Prediction
+
+    def _validate_predict_X(self, X):
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_2d=False)
+        return _as_2d(X)
+
+    def _format_output(self, states):
+        return states[:, 0] if self._y_ndim == 1 else states
+
+    def _rollout(self, t, z0, t0, input_function, to_user_time=None):
+        scaling = self.scaling_
+        return simulation.integrate(
+            self.coefs_,
+            self.intercepts_,
+            self.activation,
+            scaling.scale_time(t),
+            z0,
+            scaling.scale_time(t0),
+            input_function=input_function,
+            method=self.ode_method,
+            rtol=self.ode_rtol,
+            atol=self.ode_atol,
+            to_user_time=to_user_time or scaling.unscale_time,
+        )
+
+    def _scaled_input_function(self, times, values, description):
+        """Return scaled inputs as a function of scaled time over ``times``' span."""
+        scaling = self.scaling_
+        function = simulation.make_input_function(
+            scaling.scale_time(times), scaling.scale_inputs(values), self.input_interpolation
+        )
+        low, high = scaling.scale_time(times.min()), scaling.scale_time(times.max())
+        tolerance = 1e-9 * max(1.0, abs(high - low))
+
+        def checked(tau):
+            if np.any(tau < low - tolerance) or np.any(tau > high + tolerance):
+                raise ValueError(
+                    f"Inputs are needed at t={scaling.unscale_time(np.min(tau)):.6g}.."
+                    f"{scaling.unscale_time(np.max(tau)):.6g}, outside the {description} "
+                    f"[{times.min():.6g}, {times.max():.6g}]; pass input samples covering "
+                    "the times to predict."
+                )
+            return function(tau)
+
+        return checked
+
+    def predict(self, X, trajectory=None):
+        """Predict the states at the given times by integrating the learned ODE.
+
+        Each trajectory is integrated from its fitted initial state ``y0_`` at
+        ``t0_``, forwards or backwards, so times past the training span are
+        forecasts.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1 + n_inputs)
+            Times, with the inputs at those times in the further columns.
+            Between the fitted start ``t0_`` and the first time given, the
+            inputs seen in ``fit`` are used.
+        trajectory : array-like of shape (n_samples,), default=None
+            Trajectory id of each row, among ``trajectories_``. None means
+            the only fitted trajectory.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_states)
+            In the order of the rows of ``X``.
+        """
+        check_is_fitted(self)
+        X = self._validate_predict_X(X)
+        if trajectory is None:
+            if self.trajectories_.size != 1:
+                raise ValueError(
+                    f"The model was fitted on {self.trajectories_.size} trajectories; "
+                    "pass trajectory= to say which one each row belongs to."
+                )
+            trajectory = np.full(X.shape[0], self.trajectories_[0])
+        trajectory = self._validate_trajectory(trajectory, X.shape[0])
+        scaling = self.scaling_
+        states = np.empty((X.shape[0], self.n_states_))
+        for index, k in enumerate(self.trajectories_):
+            rows = np.flatnonzero(trajectory == k)
+            if rows.size == 0:
+                continue
+            input_function = None
+            if self.n_inputs_:
+                input_function = self._predict_input_function(X[rows], index)
+            z = self._rollout(X[rows, 0], scaling.scale_states(self.y0_[index]), self.t0_[index], input_function)
+            states[rows] = scaling.unscale_states(z)
+        unknown = ~np.isin(trajectory, self.trajectories_)
+        if unknown.any():
+            raise ValueError(
+                f"trajectory {trajectory[unknown][0]!r} was not seen in fit; known ids are "
+                f"{self.trajectories_.tolist()}. Use simulate() with an initial state."
+            )
+        return self._format_output(states)
+
+    def _predict_input_function(self, X_rows, index):
+        fit_times, fit_inputs = self.input_samples_[index]
+        times, values = X_rows[:, 0], X_rows[:, 1:]
+        # Fitted inputs fill the span between t0_ and the first time asked
+        # for; the caller's inputs take precedence inside their own span.
+        earlier = fit_times < times.min()
+        later = fit_times > times.max()
+        times = np.concatenate([fit_times[earlier], times, fit_times[later]])
+        values = np.vstack([fit_inputs[earlier], values, fit_inputs[later]])
+        return self._scaled_input_function(times, values, "input samples")
+
+    def simulate(self, t, y0, u=None):
+        """Integrate the learned ODE from any initial state.
+
+        Parameters
+        ----------
+        t : array-like of shape (n_times,)
+            Times; ``y0`` is the state at ``t[0]``. Later entries may lie on
+            either side of ``t[0]``.
+        y0 : array-like of shape (n_states,)
+            Initial state in the units of ``y``.
+        u : array-like of shape (n_times, n_inputs) or callable, default=None
+            Inputs at the times ``t``, interpolated by
+            ``input_interpolation``, or a function mapping a time to the
+            inputs at that time. Required when the model has inputs.
+
+        Returns
+        -------
+        y : ndarray of shape (n_times,) or (n_times, n_states)
+        """
+        check_is_fitted(self)
+        t = check_array(t, ensure_2d=False, dtype=np.float64, input_name="t")
+        if t.ndim != 1:
+            raise ValueError(f"t must be 1-D, got shape {t.shape}.")
+        y0 = np.atleast_1d(np.asarray(y0, dtype=float))
+        if y0.shape != (self.n_states_,):
+            raise ValueError(
+                f"y0 must have shape ({self.n_states_},), got {y0.shape}."
+            )
+        if not np.all(np.isfinite(y0)):
+            raise ValueError(f"y0 must be finite, got {y0}.")
+        scaling = self.scaling_
+        input_function = None
+        if self.n_inputs_:
+            if u is None:
+                raise ValueError(
+                    f"The model was fitted with {self.n_inputs_} input(s); pass u to simulate()."
+                )
+            if callable(u):
+                def input_function(tau):
+                    return scaling.scale_inputs(np.atleast_1d(u(scaling.unscale_time(tau))))
+            else:
+                u = check_array(u, ensure_2d=False, dtype=np.float64, input_name="u")
+                u = _as_2d(u)
+                if u.shape != (t.size, self.n_inputs_):
+                    raise ValueError(
+                        f"u must have shape ({t.size}, {self.n_inputs_}), one row per time, "
+                        f"got {u.shape}."
+                    )
+                input_function = self._scaled_input_function(t, u, "times passed as t")
+        elif u is not None:
+            raise ValueError("The model was fitted without inputs, but u was given.")
+        z = self._rollout(t, scaling.scale_states(y0), t[0], input_function)
+        return self._format_output(scaling.unscale_states(z))
+
+    def score(self, X, y, trajectory=None, sample_weight=None):
+        """Return the R^2 of the predicted trajectory against ``y``.
+
+        Missing entries of ``y`` (NaN) are left out; with several states the
+        R^2 of each state is averaged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1 + n_inputs)
+        y : array-like of shape (n_samples,) or (n_samples, n_states)
+        trajectory : array-like of shape (n_samples,), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        y_pred = _as_2d(np.asarray(self.predict(X, trajectory=trajectory)))
+        y = _as_2d(check_array(y, ensure_2d=False, ensure_all_finite="allow-nan", dtype=np.float64, input_name="y"))
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        scores = []
+        for i in range(y.shape[1]):
+            observed = np.isfinite(y[:, i])
+            scores.append(
+                r2_score(
+                    y[observed, i],
+                    y_pred[observed, i],
+                    sample_weight=None if weights is None else weights[observed],
+                )
+            )
+        return float(np.mean(scores))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.input_tags.allow_nan = False
+        tags.regressor_tags.poor_score = True
+        return tags
