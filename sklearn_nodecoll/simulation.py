@@ -73,6 +73,7 @@ def integrate(
     rtol=1e-6,
     atol=1e-8,
     to_user_time=None,
+    t_end=None,
 ):
     """Integrate ``dz/dtau = f([z, u(tau)])`` from ``z0`` at ``t0`` in scaled units.
 
@@ -94,6 +95,9 @@ def integrate(
         Passed to :func:`scipy.integrate.solve_ivp`.
     to_user_time : callable or None
         Converts a scaled time to user units for error messages.
+    t_end : float or None
+        Integrate forwards at least to this scaled time, so that the steps
+        taken do not depend on which times are requested.
 
     Returns
     -------
@@ -142,33 +146,35 @@ def integrate(
         targets = np.unique(t_eval[selected])
         if direction < 0:
             targets = targets[::-1]
+        bound = targets[-1]
+        if direction > 0 and t_end is not None:
+            bound = max(bound, t_end)
         with warnings.catch_warnings():
             # The failure is reported below with the time it happened.
             warnings.simplefilter("ignore")
             with np.errstate(over="ignore", invalid="ignore"):
                 solution = solve_ivp(
                     rhs,
-                    (t0, targets[-1]),
+                    (t0, bound),
                     z0,
                     method=method,
-                    t_eval=targets,
+                    dense_output=True,
                     rtol=rtol,
                     atol=atol,
                     events=blow_up,
                     jac=jacobian if implicit else None,
                 )
-        reached = solution.t[-1] if solution.t.size else t0
+        reached = solution.t[-1]
         if solution.status == 1:
             raise IntegrationError(
                 f"The learned ODE blew up at t={to_user_time(reached):.6g}: a scaled "
                 f"state exceeded {BLOW_UP_THRESHOLD:.0e}. The model is not reliable that "
                 "far from the training data; predict over a shorter horizon."
             )
-        if solution.status != 0 or solution.t.size != targets.size or not np.all(np.isfinite(solution.y)):
+        if solution.status != 0 or not np.all(np.isfinite(solution.y)):
             raise IntegrationError(
                 f"Integration with {method} failed at t={to_user_time(reached):.6g} "
-                f"before reaching t={to_user_time(targets[-1]):.6g}: {solution.message}"
+                f"before reaching t={to_user_time(bound):.6g}: {solution.message}"
             )
-        lookup = {tau: k for k, tau in enumerate(solution.t)}
-        states[selected] = solution.y.T[[lookup[tau] for tau in t_eval[selected]]]
+        states[selected] = solution.sol(t_eval[selected]).T
     return states
