@@ -468,8 +468,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             if attempt == self.n_restarts:
                 raise SolverError(
                     f"IPOPT failed with status {result.status} after {attempt + 1} "
-                    f"attempt(s). Try a smaller alpha change, more collocation nodes, "
-                    f"state_init='lowess', or IPOPT options via solver_options.",
+                    "attempt(s). Try more collocation nodes, another random_state, "
+                    "state_init='lowess', or IPOPT options through solver_options.",
                     status=result.status,
                     n_attempts=attempt + 1,
                 )
@@ -673,6 +673,12 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 )
             trajectory = np.full(X.shape[0], self.trajectories_[0])
         trajectory = self._validate_trajectory(trajectory, X.shape[0])
+        unknown = ~np.isin(trajectory, self.trajectories_)
+        if unknown.any():
+            raise ValueError(
+                f"trajectory {trajectory[unknown][0]!r} was not seen in fit; known ids are "
+                f"{self.trajectories_.tolist()}. Use simulate() with an initial state."
+            )
         scaling = self.scaling_
         states = np.empty((X.shape[0], self.n_states_))
         for index, k in enumerate(self.trajectories_):
@@ -693,12 +699,6 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 t_end=self.collocation_times_[index][-1],
             )
             states[rows] = scaling.unscale_states(z)
-        unknown = ~np.isin(trajectory, self.trajectories_)
-        if unknown.any():
-            raise ValueError(
-                f"trajectory {trajectory[unknown][0]!r} was not seen in fit; known ids are "
-                f"{self.trajectories_.tolist()}. Use simulate() with an initial state."
-            )
         return self._format_output(states)
 
     def _predict_input_function(self, X_rows, index):

@@ -12,9 +12,9 @@ from scipy.integrate import solve_ivp
 from . import network
 from .exceptions import IntegrationError
 
-# A scaled state beyond this magnitude is taken as a blow-up. Training data
-# are standardised, so a model that leaves them by six orders of magnitude
-# has diverged.
+# A scaled state beyond this magnitude is taken as a blow-up. Scaled training
+# states are of order one, so a model that leaves them by six orders of
+# magnitude has diverged.
 BLOW_UP_THRESHOLD = 1e6
 
 
