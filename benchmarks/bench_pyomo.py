@@ -7,7 +7,7 @@ x' = v, v' = (1 - x^2) v - x + cos t, (x, v)(0) = (0, 1), t in [0, 15],
 from the same initial point with the estimator's default IPOPT settings.
 The table lists medians over the repeats, in seconds.
 
-Run ``python benchmarks/bench_pyomo.py [--repeats N]``.
+Run ``python benchmarks/bench_pyomo.py [--repeats N] [--case NAME]``.
 """
 
 import argparse
@@ -21,8 +21,8 @@ from scipy.integrate import solve_ivp
 from sklearn_nodecoll import CollocationNeuralODE, _casadi_backend, _pyomo_backend
 
 CASES = {
-    "chebyshev, 200 nodes": dict(collocation="chebyshev", n_collocation=200),
-    "radau, default nodes": dict(),
+    "chebyshev-200": dict(collocation="chebyshev", n_collocation=200),
+    "radau-default": dict(),
 }
 
 
@@ -82,6 +82,9 @@ def time_case(settings, X, y):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per case; medians are shown")
+    parser.add_argument(
+        "--case", choices=sorted(CASES), action="append", help="case to run (repeatable); default all"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     X, y = forced_van_der_pol()
@@ -89,7 +92,8 @@ def main():
     header = f"{'case':<22} {'backend':<24} {'build':>7} {'NL write':>9} {'setup':>8} {'solve':>8} {'iter':>5} {'objective':>11}"
     print(header)
     print("-" * len(header))
-    for name, settings in CASES.items():
+    for name in args.case or CASES:
+        settings = CASES[name]
         runs = [time_case(settings, X, y) for _ in range(args.repeats)]
         n_nodes = runs[0][0]
         for backend in runs[0][1]:
