@@ -53,6 +53,9 @@ class SolveResult:
         Per-iteration ``objective``, ``constraint_violation`` and
         ``dual_infeasibility`` from IPOPT's iteration log.
     backend : str
+        The backend and, for Pyomo, the route to IPOPT that produced this.
+    nl_write_time : float
+        Seconds spent writing an NL file; zero when none was written.
     """
 
     states: np.ndarray
@@ -65,6 +68,7 @@ class SolveResult:
     solve_time: float
     history: dict = field(default_factory=dict)
     backend: str = "casadi"
+    nl_write_time: float = 0.0
 
 
 def casadi_forward(x, theta, layer_sizes, activation):

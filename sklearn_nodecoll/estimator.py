@@ -1,5 +1,7 @@
 """The scikit-learn estimator that trains a neural ODE by collocation."""
 
+import dataclasses
+import functools
 import logging
 import time
 import warnings
@@ -45,6 +47,25 @@ def _times_as_column(X):
         if array.ndim == 1:
             return array.reshape(-1, 1)
     return X
+
+
+# Attributes set from the data before solving, which fit_pyomo_model restores.
+_DATA_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "_y_ndim", "n_states_", "n_inputs_", "scaling_")
+
+
+@dataclasses.dataclass
+class _FitSetup:
+    """The problem of one fit and what storing its result needs."""
+
+    problem: object
+    random_state: np.random.RandomState
+    ids: np.ndarray
+    t: np.ndarray
+    inputs: np.ndarray
+    trajectory_rows: list
+    layer_sizes: tuple
+    attributes: dict = dataclasses.field(default_factory=dict)
+    owner: object = None
 
 
 class CollocationNeuralODE(RegressorMixin, BaseEstimator):
@@ -110,6 +131,16 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
     solver_options : dict or None, default=None
         Further IPOPT options, for example ``{"mu_strategy": "adaptive"}``;
         they override the settings above.
+    backend : {"casadi", "pyomo"}, default="casadi"
+        How the program reaches IPOPT. ``"casadi"`` hands IPOPT exact
+        derivatives assembled from the program's structure and is the
+        fastest. ``"pyomo"`` builds a Pyomo model (see
+        :meth:`build_pyomo_model` to change it before solving). Pyomo runs
+        an ``ipopt`` executable when it finds one on the PATH, for example
+        one built with the HSL linear solvers. Otherwise the model is
+        written as an NL file and the IPOPT of the ``casadi`` wheel solves
+        it, whose generic derivatives take seconds to tens of seconds to
+        set up. ``backend_`` records the route taken.
     ode_method : str, default="LSODA"
         Integrator of :func:`scipy.integrate.solve_ivp` used by ``predict``
         and ``simulate``. LSODA switches to a stiff method when needed.
@@ -160,6 +191,12 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         Largest collocation residual at each IPOPT iteration.
     build_time_, solve_time_ : float
         Seconds spent building the program and solving it.
+    backend_ : str
+        Route to IPOPT: ``"casadi"``, ``"pyomo-ipopt-executable"`` or
+        ``"pyomo-nl-casadi"``.
+    nl_write_time_ : float
+        Seconds spent writing the Pyomo model as an NL file, zero on the
+        other routes.
     n_restarts_ : int
         Restarts used after IPOPT failures.
     time_scale_, time_offset_ : float
@@ -216,6 +253,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "n_restarts": [Interval(Integral, 0, None, closed="left")],
         "solver_options": [dict, None],
+        "backend": [StrOptions({"casadi", "pyomo"})],
         "ode_method": [StrOptions({"RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"})],
         "ode_rtol": [Interval(Real, 0, None, closed="neither")],
         "ode_atol": [Interval(Real, 0, None, closed="neither")],
@@ -239,6 +277,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         max_time=None,
         n_restarts=2,
         solver_options=None,
+        backend="casadi",
         ode_method="LSODA",
         ode_rtol=1e-6,
         ode_atol=1e-8,
@@ -259,6 +298,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         self.max_time = max_time
         self.n_restarts = n_restarts
         self.solver_options = solver_options
+        self.backend = backend
         self.ode_method = ode_method
         self.ode_rtol = ode_rtol
         self.ode_atol = ode_atol
@@ -438,14 +478,25 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # Solving
 
-    def _solve(self, problem, random_state):
+    def _backend_solve(self, pyomo_model):
+        """Return the ``solve`` function of the backend set by ``backend``."""
+        if self.backend == "pyomo" or pyomo_model is not None:
+            from . import _pyomo_backend
+
+            return functools.partial(_pyomo_backend.solve, model=pyomo_model)
+        from . import _casadi_backend
+
+        return _casadi_backend.solve
+
+    def _solve(self, problem, random_state, pyomo_model=None):
         from . import _casadi_backend as backend
 
+        solve = self._backend_solve(pyomo_model)
         states_init = problem.states_init
         params_init = problem.params_init
         build_time = 0.0
         for attempt in range(self.n_restarts + 1):
-            result = backend.solve(
+            result = solve(
                 problem,
                 states_init,
                 params_init,
@@ -513,8 +564,14 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         layer_sizes_hidden = self._validate_hidden_layer_sizes()
         X, y, trajectory = self._validate_fit_data(X, y, trajectory)
         start = time.perf_counter()
-        random_state = check_random_state(self.random_state)
+        setup = self._set_up_fit(X, y, trajectory, layer_sizes_hidden)
+        result = self._solve(setup.problem, setup.random_state)
+        self._finish_fit(result, setup, start)
+        return self
 
+    def _set_up_fit(self, X, y, trajectory, layer_sizes_hidden):
+        """Fit the scaling and build the problem; return what storing the result needs."""
+        random_state = check_random_state(self.random_state)
         t = X[:, 0]
         inputs = X[:, 1:]
         ids, trajectory_rows = self._split_trajectories(t, y, inputs, trajectory)
@@ -534,8 +591,19 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             problem.n_parameters,
             int(problem.n_observed),
         )
-        result = self._solve(problem, random_state)
-        self._store_result(result, problem, ids, t, inputs, trajectory_rows, layer_sizes)
+        return _FitSetup(problem, random_state, ids, t, inputs, trajectory_rows, layer_sizes)
+
+    def _finish_fit(self, result, setup, start):
+        """Store the fitted attributes; warn when IPOPT did not converge."""
+        self._store_result(
+            result,
+            setup.problem,
+            setup.ids,
+            setup.t,
+            setup.inputs,
+            setup.trajectory_rows,
+            setup.layer_sizes,
+        )
         self.fit_time_ = time.perf_counter() - start
         self._log_progress(
             "Fit ended with status %s after %d iterations: objective %.6g, %.2f s.",
@@ -550,8 +618,81 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 "iterations; the last iterate is kept. Increase max_iter or max_time, "
                 "or loosen tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
+
+    def build_pyomo_model(self, X, y, trajectory=None):
+        """Build the training problem as a Pyomo model, to change before :meth:`fit_pyomo_model`.
+
+        The model is in scaled units: ``model.y[node, state]`` is
+        ``scaling_.scale_states(y)`` at the node time
+        ``scaling_.unscale_time(model.collocation_problem.node_times[node])``,
+        with ``scaling_`` the attribute this method sets. The module
+        :mod:`sklearn_nodecoll._pyomo_backend` lists the model's sets,
+        variables, expressions and constraints.
+
+        Parameters
+        ----------
+        X, y, trajectory
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        model : pyomo.environ.ConcreteModel
+            Initialised at the initial point that :meth:`fit` would use.
+        """
+        from . import _pyomo_backend
+
+        self._validate_params()
+        layer_sizes_hidden = self._validate_hidden_layer_sizes()
+        X, y, trajectory = self._validate_fit_data(X, y, trajectory)
+        setup = self._set_up_fit(X, y, trajectory, layer_sizes_hidden)
+        model = _pyomo_backend.build_model(setup.problem)
+        # fit_pyomo_model restores these, so that models built from other
+        # data in between cannot mix up the fitted attributes.
+        setup.attributes = {
+            name: getattr(self, name)
+            for name in _DATA_ATTRIBUTES
+            if hasattr(self, name)
+        }
+        setup.owner = self
+        model.sklearn_nodecoll_setup = setup
+        return model
+
+    def fit_pyomo_model(self, model):
+        """Fit the estimator by solving a model from :meth:`build_pyomo_model`.
+
+        The solve starts from the model's current variable values, and
+        restarts after IPOPT failures as :meth:`fit` does. Fixed variables
+        stay fixed.
+
+        Parameters
+        ----------
+        model : pyomo.environ.ConcreteModel
+            Returned by this estimator's :meth:`build_pyomo_model`, perhaps
+            with added constraints, bounds or fixed variables.
+
+        Returns
+        -------
+        self : CollocationNeuralODE
+            The fitted estimator; ``backend_`` names the route to IPOPT.
+        """
+        from . import _pyomo_backend
+
+        setup = getattr(model, "sklearn_nodecoll_setup", None)
+        if setup is None or getattr(setup, "owner", None) is not self:
+            raise ValueError(
+                "model must come from this estimator's build_pyomo_model; got a model "
+                "without the problem description it stores."
+            )
+        self._validate_params()
+        start = time.perf_counter()
+        for name, value in setup.attributes.items():
+            setattr(self, name, value)
+        states, params = _pyomo_backend.get_values(model)
+        problem = dataclasses.replace(setup.problem, states_init=states, params_init=params)
+        result = self._solve(problem, setup.random_state, pyomo_model=model)
+        self._finish_fit(result, dataclasses.replace(setup, problem=problem), start)
         return self
 
     def _store_result(self, result, problem, ids, t, inputs, trajectory_rows, layer_sizes):
@@ -581,6 +722,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         self.build_time_ = result.build_time
         self.solve_time_ = result.solve_time
         self.backend_ = result.backend
+        self.nl_write_time_ = result.nl_write_time
         self.time_scale_ = scaling.time_scale
         self.time_offset_ = scaling.time_offset
         self.state_mean_ = scaling.state_mean
@@ -797,6 +939,11 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 )
             )
         return float(np.mean(scores))
+
+    def __sklearn_is_fitted__(self):
+        # build_pyomo_model sets the scaling before any solve, so the presence
+        # of some trailing-underscore attributes does not mean fitted.
+        return hasattr(self, "coefs_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
