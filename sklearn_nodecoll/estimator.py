@@ -10,12 +10,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import collocation, network, simulation
+from . import _validation, collocation, network, simulation
 from . import problem as problem_module
 from .exceptions import SolverError
+from .persistence import package_version, warn_on_version_mismatch
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
     max_iter : int, default=500
         Maximum number of IPOPT iterations.
     max_time : float or None, default=None
-        Wall-clock limit of one IPOPT solve in seconds.
+        Wall-clock limit in seconds of all IPOPT solves of a fit together,
+        restarts included. Building the program is not counted.
     n_restarts : int, default=2
         After an IPOPT failure (not an iteration or time limit), solve again
         from a perturbed initial point at most this many times.
@@ -250,49 +252,26 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if np.isscalar(sizes) else list(sizes)
         if not sizes:
-            raise ValueError("hidden_layer_sizes must contain at least one layer, got ().")
+            raise InvalidParameterError("hidden_layer_sizes must contain at least one layer, got ().")
         for size in sizes:
             if not isinstance(size, Integral) or isinstance(size, bool) or size < 1:
-                raise ValueError(
+                raise InvalidParameterError(
                     "hidden_layer_sizes must contain positive integers, got "
                     f"{self.hidden_layer_sizes!r}."
                 )
         return tuple(int(size) for size in sizes)
 
     def _validate_fit_data(self, X, y, trajectory):
-        X = validate_data(
-            self,
-            X,
-            reset=True,
-            dtype=np.float64,
-            ensure_2d=False,
-            ensure_min_samples=MIN_DISTINCT_TIMES,
-        )
-        X = _as_2d(X)
+        X = _validation.check_X(self, X, reset=True, ensure_min_samples=MIN_DISTINCT_TIMES)
         self.n_features_in_ = X.shape[1]
-        y = check_array(
-            y,
-            dtype=np.float64,
-            ensure_2d=False,
-            ensure_all_finite="allow-nan",
-            input_name="y",
-        )
-        if y.ndim > 2:
-            raise ValueError(f"y must be 1-D or 2-D, got an array of shape {y.shape}.")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X and y must have the same number of rows, got {X.shape[0]} rows in X "
-                f"and {y.shape[0]} in y."
-            )
+        y = _validation.check_y(y, X.shape[0])
         self._y_ndim = y.ndim
         y = _as_2d(y)
-        if np.isinf(y).any():
-            row, column = np.argwhere(np.isinf(y))[0]
-            raise ValueError(
-                f"y contains infinity at row {row}, column {column}; only NaN "
-                "(a missing value) is allowed."
-            )
+        trajectory_given = trajectory is not None
         trajectory = self._validate_trajectory(trajectory, X.shape[0])
+        _validation.warn_if_time_restarts(
+            X[:, 0], trajectory, trajectory_given, min_run_length=MIN_DISTINCT_TIMES
+        )
         return X, y, trajectory
 
     @staticmethod
@@ -320,8 +299,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             n_distinct = np.unique(t[rows]).size
             if n_distinct < MIN_DISTINCT_TIMES:
                 raise ValueError(
-                    f"Trajectory {k!r} has {n_distinct} distinct time(s); at least "
-                    f"{MIN_DISTINCT_TIMES} are needed to fit an ODE."
+                    f"Trajectory {_validation.plain_id(k)!r} has {n_distinct} distinct "
+                    f"time(s) in its {rows.size} rows; at least {MIN_DISTINCT_TIMES} "
+                    "distinct times are needed to fit an ODE."
                 )
             parts.append(rows)
         return ids, parts
@@ -339,10 +319,16 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         input_mean = inputs.mean(axis=0)
         input_scale = inputs.std(axis=0)
         input_scale = np.where(input_scale > 0, input_scale, 1.0)
-        scaled = [(t[rows], (y[rows] - state_mean) / state_scale) for rows in trajectory_rows]
+        # Times are shifted to start at 0 before LOWESS: a local linear fit of
+        # raw epoch times around 1.7e9 s loses most of its digits.
+        time_offset = float(t.min())
+        scaled = [
+            (t[rows] - time_offset, (y[rows] - state_mean) / state_scale)
+            for rows in trajectory_rows
+        ]
         time_scale = problem_module.estimate_time_scale(scaled, self.lowess_frac)
         return problem_module.Scaling(
-            time_offset=float(t.min()),
+            time_offset=time_offset,
             time_scale=time_scale,
             state_mean=state_mean,
             state_scale=state_scale,
@@ -418,17 +404,11 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         states_init = problem.states_init
         params_init = problem.params_init
         build_time = 0.0
+        # max_time bounds all solves of the fit together, restarts included.
+        deadline = None if self.max_time is None else time.perf_counter() + self.max_time
         for attempt in range(self.n_restarts + 1):
-            result = backend.solve(
-                problem,
-                states_init,
-                params_init,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                max_time=self.max_time,
-                verbose=self.verbose,
-                solver_options=self.solver_options,
-            )
+            max_time = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+            result = self._call_backend(backend, problem, states_init, params_init, max_time)
             build_time += result.build_time
             if result.success or result.status in backend.LIMIT_STATUSES:
                 break
@@ -439,11 +419,18 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 attempt + 1,
                 self.n_restarts + 1,
             )
-            if attempt == self.n_restarts:
+            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            if attempt == self.n_restarts or out_of_time:
+                reason = (
+                    f"max_time={self.max_time} s ran out before a restart"
+                    if out_of_time and attempt < self.n_restarts
+                    else f"the first solve and {attempt} restart(s) from perturbed initial points"
+                )
                 raise SolverError(
                     f"IPOPT failed with status {result.status} after {attempt + 1} "
-                    f"attempt(s). Try a smaller alpha change, more collocation nodes, "
-                    f"state_init='lowess', or IPOPT options via solver_options.",
+                    f"attempt(s) ({reason}). Try state_init='lowess', more collocation "
+                    f"nodes, a larger alpha, a larger n_restarts, or IPOPT options "
+                    f"through solver_options.",
                     status=result.status,
                     n_attempts=attempt + 1,
                 )
@@ -458,6 +445,28 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         result.build_time = build_time
         self.n_restarts_ = attempt
         return result
+
+    def _call_backend(self, backend, problem, states_init, params_init, max_time):
+        try:
+            return backend.solve(
+                problem,
+                states_init,
+                params_init,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                max_time=max_time,
+                verbose=self.verbose,
+                solver_options=self.solver_options,
+            )
+        except RuntimeError as error:
+            # CasADi raises a bare RuntimeError when IPOPT rejects an option.
+            if "Invalid options" not in str(error):
+                raise
+            raise ValueError(
+                f"IPOPT rejected an option in solver_options={self.solver_options!r} "
+                "(an unknown name, or a value of the wrong type or out of range); IPOPT "
+                "prints the offending option to standard output."
+            ) from error
 
     @property
     def _log_progress(self):
@@ -511,6 +520,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         result = self._solve(problem, random_state)
         self._store_result(result, problem, ids, t, inputs, trajectory_rows, layer_sizes)
         self.fit_time_ = time.perf_counter() - start
+        # Stored with the model, so that a model file reports the release
+        # that wrote it; __setstate__ and load_model compare it.
+        self._sklearn_nodecoll_version = package_version()
         self._log_progress(
             "Fit ended with status %s after %d iterations: objective %.6g, %.2f s.",
             result.status,
@@ -566,8 +578,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
     # Prediction
 
     def _validate_predict_X(self, X):
-        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_2d=False)
-        return _as_2d(X)
+        X = _validation.check_X(self, X, reset=False)
+        _validation.check_n_features(self, X)
+        return X
 
     def _format_output(self, states):
         return states[:, 0] if self._y_ndim == 1 else states
@@ -756,6 +769,10 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 )
             )
         return float(np.mean(scores))
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        warn_on_version_mismatch(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
