@@ -319,16 +319,10 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         input_mean = inputs.mean(axis=0)
         input_scale = inputs.std(axis=0)
         input_scale = np.where(input_scale > 0, input_scale, 1.0)
-        # Times are shifted to start at 0 before LOWESS: a local linear fit of
-        # raw epoch times around 1.7e9 s loses most of its digits.
-        time_offset = float(t.min())
-        scaled = [
-            (t[rows] - time_offset, (y[rows] - state_mean) / state_scale)
-            for rows in trajectory_rows
-        ]
+        scaled = [(t[rows], (y[rows] - state_mean) / state_scale) for rows in trajectory_rows]
         time_scale = problem_module.estimate_time_scale(scaled, self.lowess_frac)
         return problem_module.Scaling(
-            time_offset=time_offset,
+            time_offset=float(t.min()),
             time_scale=time_scale,
             state_mean=state_mean,
             state_scale=state_scale,
