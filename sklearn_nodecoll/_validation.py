@@ -76,6 +76,11 @@ def _raise_non_numeric(array, name, error):
         raise error
     row, column, value = located
     where = describe_column(column, name, _column_names(array))
+    if isinstance(value, (complex, np.complexfloating)):
+        raise ValueError(
+            f"Complex data not supported: {where} contains {value!r} at row {row}; "
+            "pass real numbers."
+        ) from error
     raise ValueError(
         f"{where} must be numeric, but row {row} contains {value!r} "
         f"({type(value).__name__}). Convert the column to numbers or drop it."
@@ -131,24 +136,30 @@ def check_X(estimator, X, reset, ensure_min_samples=1):
 
 def check_y(y, n_samples):
     """Validate ``y`` into a float64 array with NaN allowed and infinity rejected."""
-    reject_sparse(y, "y")
-    if np.ndim(y) >= 1 and len(y) == 0:
+    if y is None:
         raise ValueError(
-            f"y has no rows; expected one row of observed states per row of X "
-            f"({n_samples} rows)."
+            "CollocationNeuralODE requires y to be passed, but the target y is None; "
+            "pass the observed states, one row per row of X."
         )
+    reject_sparse(y, "y")
     try:
         validated = check_array(
             y,
             dtype=np.float64,
             ensure_2d=False,
             ensure_all_finite=False,
+            ensure_min_samples=0,
             input_name="y",
         )
     except ValueError as error:
         if "convert" not in str(error) and "Complex" not in str(error):
             raise
         _raise_non_numeric(y, "y", error)
+    if validated.ndim == 0 or validated.shape[0] == 0:
+        raise ValueError(
+            f"y has no rows; expected one row of observed states per row of X "
+            f"({n_samples} rows)."
+        )
     if validated.ndim > 2:
         raise ValueError(f"y must be 1-D or 2-D, got an array of shape {validated.shape}.")
     if validated.shape[0] != n_samples:
@@ -168,15 +179,13 @@ def check_n_features(estimator, X):
     n_inputs = expected - 1
     names = getattr(estimator, "feature_names_in_", None)
     inputs = f" ({', '.join(map(str, names[1:]))})" if names is not None else ""
-    if X.shape[1] == 1 and n_inputs:
-        raise ValueError(
-            f"X has only the time column, but the model was fitted with {n_inputs} "
-            f"input(s){inputs}. Pass X with the time in column 0 followed by the "
-            f"inputs at those times."
-        )
+    # The first sentence is scikit-learn's own wording, which its estimator
+    # checks match.
     raise ValueError(
-        f"X has {X.shape[1]} column(s), but the model was fitted with "
-        f"{expected}: the time column and {n_inputs} input(s){inputs}."
+        f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+        f"{expected} features as input: the time column and {n_inputs} input(s){inputs}. "
+        "Reshape your data: pass X with the time in column 0 followed by the inputs "
+        "at those times."
     )
 
 
@@ -200,9 +209,9 @@ def warn_if_time_restarts(t, trajectory, trajectory_given, min_run_length):
         if run_lengths.min() < min_run_length:
             continue
         first = int(drops[0])
-        whose = f"trajectory {plain_id(k)!r}" if trajectory_given else "the single trajectory"
+        scope = f"trajectory {plain_id(k)!r}" if trajectory_given else "the single trajectory"
         warnings.warn(
-            f"The time column of X starts over {drops.size} time(s) within {whose}: "
+            f"The time column of X starts over {drops.size} time(s) within {scope}: "
             f"at row {rows[first + 1]} of X, t drops from {times[first]:.6g} to "
             f"{times[first + 1]:.6g}. Rows with equal times are fitted as replicate "
             f"measurements of one trajectory. If the rows stack separate "

@@ -181,7 +181,7 @@ class _Decoder:
             array = self.archive[key]
         except ValueError as error:
             raise UntrustedTypeError(
-                f"Array {key!r} of the model file holds pickled Python objects, which "
+                f"Array {key!r} of the model file contains pickled Python objects, which "
                 "could run code when loaded, so the file is rejected."
             ) from error
         return array[()] if node.get("scalar") else array
@@ -190,7 +190,7 @@ class _Decoder:
         name = node.get("class")
         if name not in TRUSTED_TYPES:
             raise UntrustedTypeError(
-                f"The model file asks for an object of type {name!r}, which is not one "
+                f"The model file requests an object of type {name!r}, which is not one "
                 f"of the trusted types {sorted(TRUSTED_TYPES)}; the file is rejected "
                 "without importing it."
             )
@@ -248,8 +248,8 @@ def load_model(path):
     Raises
     ------
     UntrustedTypeError
-        If the file names a type outside :data:`TRUSTED_TYPES` or holds a
-        pickled array.
+        If the file names a type outside :data:`TRUSTED_TYPES` or contains
+        a pickled array.
     ValueError
         If the file is not a model file of this format.
 
@@ -266,7 +266,7 @@ def load_model(path):
             "pickle files must be opened with pickle or joblib, and only if trusted."
         ) from error
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} holds a single array, not a model file written by save_model.")
+        raise ValueError(f"{path} contains a single array, not a model file written by save_model.")
     with archive:
         if _METADATA_KEY not in archive.files:
             raise ValueError(f"{path} has no {_METADATA_KEY!r} entry; it was not written by save_model.")

@@ -262,7 +262,7 @@ def test_tampered_pickled_array_rejected(model, tmp_path):
     entries["array_0"] = payload
     write_archive(tmp_path / "tampered.npz", entries)
 
-    with pytest.raises(UntrustedTypeError, match="'array_0' of the model file holds pickled Python objects"):
+    with pytest.raises(UntrustedTypeError, match="'array_0' of the model file contains pickled Python objects"):
         load_model(tmp_path / "tampered.npz")
     assert not marker.exists()
 

@@ -9,14 +9,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.utils._param_validation import InvalidParameterError
 
+from small_problems import SMALL, decay_data
 from sklearn_nodecoll import CollocationNeuralODE, IntegrationError
-
-SMALL = dict(hidden_layer_sizes=(4,), random_state=0)
-
-
-def decay_data(n=40):
-    t = np.linspace(0.0, 4.0, n)
-    return t, np.exp(-t)
 
 
 def forced_data(n=40):
@@ -133,7 +127,7 @@ def test_empty_y():
 def test_non_numeric_column_named():
     t, u, y = forced_data()
     labels = np.where(u > 0, "high", "low")
-    with pytest.raises(ValueError, match=r"input column 1 \('u'\) of X must be numeric.*'high'|'low'"):
+    with pytest.raises(ValueError, match=r"input column 1 \('u'\) of X must be numeric.*'(high|low)'"):
         CollocationNeuralODE(**SMALL).fit(pd.DataFrame({"time": t, "u": labels}), y)
     X = np.column_stack([t.astype(object), labels.astype(object)])
     with pytest.raises(ValueError, match="input column 1 of X must be numeric, but row 0"):
@@ -256,9 +250,9 @@ def test_pandas_names_kept_and_checked(forced_model):
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 def test_predict_wrong_columns(forced_model):
     t, u, _ = forced_data()
-    with pytest.raises(ValueError, match=r"only the time column, but the model was fitted with 1 input\(s\) \(u\)"):
+    with pytest.raises(ValueError, match=r"X has 1 features, but CollocationNeuralODE is expecting 2 features as input: the time column and 1 input\(s\) \(u\)\. Reshape your data"):
         forced_model.predict(t)
-    with pytest.raises(ValueError, match=r"X has 3 column\(s\), but the model was fitted with 2"):
+    with pytest.raises(ValueError, match=r"X has 3 features, but CollocationNeuralODE is expecting 2 features as input: the time column and 1 input\(s\) \(u\)"):
         forced_model.predict(np.column_stack([t, u, u]))
 
 
@@ -327,3 +321,11 @@ def test_integration_failure_names_time():
     reported = float(re.search(r"near t=([-0-9.e+]+)", str(error.value)).group(1))
     # The last finite evaluation lies within one integrator step before t=5.
     assert 4.0 < reported <= 5.0
+
+
+def test_missing_y_and_complex_X():
+    t, _ = decay_data()
+    with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
+        CollocationNeuralODE(**SMALL).fit(t, None)
+    with pytest.raises(ValueError, match=r"Complex data not supported: time column 0 of X contains \(1\+1j\) at row 2"):
+        CollocationNeuralODE(**SMALL).fit(np.where(np.arange(t.size) == 2, 1 + 1j, t), np.exp(-t))
