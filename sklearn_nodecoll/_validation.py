@@ -50,7 +50,12 @@ def _column_names(array):
 
 
 def _find_non_numeric(array):
-    """Return (row, column, value) of the first entry that is not a number, or None."""
+    """Return (row, column, value) of the first entry that is not a real number, or None."""
+    if np.iscomplexobj(array):
+        values = as_2d(np.asarray(array))
+        non_real = np.argwhere(values.imag != 0)
+        row, column = (int(index) for index in (non_real[0] if non_real.size else (0, 0)))
+        return row, column, values[row, column].item()
     try:
         values = np.asarray(array, dtype=object)
     except ValueError:
