@@ -1,8 +1,18 @@
 """Neural ODEs trained by simultaneous collocation and IPOPT, as scikit-learn estimators."""
 
 from .estimator import CollocationNeuralODE
-from .exceptions import IntegrationError, SolverError
+from .exceptions import IntegrationError, ModelVersionWarning, SolverError, UntrustedTypeError
+from .persistence import load_model, save_model
 
 __version__ = "0.1.0"
 
-__all__ = ["CollocationNeuralODE", "IntegrationError", "SolverError", "__version__"]
+__all__ = [
+    "CollocationNeuralODE",
+    "IntegrationError",
+    "ModelVersionWarning",
+    "SolverError",
+    "UntrustedTypeError",
+    "__version__",
+    "load_model",
+    "save_model",
+]

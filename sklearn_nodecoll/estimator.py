@@ -12,12 +12,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import collocation, network, simulation
+from . import _validation, collocation, network, simulation
 from . import problem as problem_module
 from .exceptions import SolverError
+from .persistence import package_version, warn_on_version_mismatch
 
 logger = logging.getLogger(__name__)
 
@@ -32,21 +33,6 @@ MIN_DISTINCT_TIMES = 3
 # unit values gave a forecast MSE of 0.054 and these values 0.007.
 SCALED_STATE_STD = 2.0
 SCALED_RATE_RMS = 0.5
-
-
-def _as_2d(array):
-    return array.reshape(-1, 1) if array.ndim == 1 else array
-
-
-def _times_as_column(X):
-    """Turn a 1-D time array (or pandas Series) into one column, keeping its name."""
-    if getattr(X, "ndim", None) == 1 and hasattr(X, "to_frame"):
-        return X.to_frame()
-    if isinstance(X, (list, tuple)) or getattr(X, "ndim", None) == 1:
-        array = np.asarray(X)
-        if array.ndim == 1:
-            return array.reshape(-1, 1)
-    return X
 
 
 # Attributes set from the data before solving, which fit_pyomo_model restores.
@@ -124,7 +110,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
     max_iter : int, default=500
         Maximum number of IPOPT iterations.
     max_time : float or None, default=None
-        Wall-clock limit of one IPOPT solve in seconds.
+        Wall-clock limit in seconds of all IPOPT solves of a fit together,
+        restarts included. Building the program is not counted.
     n_restarts : int, default=2
         After an IPOPT failure (not an iteration or time limit), solve again
         from a perturbed initial point at most this many times.
@@ -312,50 +299,26 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if np.isscalar(sizes) else list(sizes)
         if not sizes:
-            raise ValueError("hidden_layer_sizes must contain at least one layer, got ().")
+            raise InvalidParameterError("hidden_layer_sizes must contain at least one layer, got ().")
         for size in sizes:
             if not isinstance(size, Integral) or isinstance(size, bool) or size < 1:
-                raise ValueError(
+                raise InvalidParameterError(
                     "hidden_layer_sizes must contain positive integers, got "
                     f"{self.hidden_layer_sizes!r}."
                 )
         return tuple(int(size) for size in sizes)
 
     def _validate_fit_data(self, X, y, trajectory):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        X = validate_data(
-            self,
-            _times_as_column(X),
-            reset=True,
-            dtype=np.float64,
-            ensure_min_samples=MIN_DISTINCT_TIMES,
-        )
-        y = check_array(
-            y,
-            dtype=np.float64,
-            ensure_2d=False,
-            ensure_all_finite="allow-nan",
-            input_name="y",
-        )
-        if y.ndim > 2:
-            raise ValueError(f"y must be 1-D or 2-D, got an array of shape {y.shape}.")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X and y must have the same number of rows, got {X.shape[0]} rows in X "
-                f"and {y.shape[0]} in y."
-            )
+        X = _validation.check_X(self, X, reset=True, ensure_min_samples=MIN_DISTINCT_TIMES)
+        self.n_features_in_ = X.shape[1]
+        y = _validation.check_y(y, X.shape[0])
         self._y_ndim = y.ndim
-        y = _as_2d(y)
-        if np.isinf(y).any():
-            row, column = np.argwhere(np.isinf(y))[0]
-            raise ValueError(
-                f"y contains infinity at row {row}, column {column}; only NaN "
-                "(a missing value) is allowed."
-            )
+        y = _validation.as_2d(y)
+        trajectory_given = trajectory is not None
         trajectory = self._validate_trajectory(trajectory, X.shape[0])
+        _validation.warn_if_time_restarts(
+            X[:, 0], trajectory, trajectory_given, min_run_length=MIN_DISTINCT_TIMES
+        )
         return X, y, trajectory
 
     @staticmethod
@@ -383,8 +346,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             n_distinct = np.unique(t[rows]).size
             if n_distinct < MIN_DISTINCT_TIMES:
                 raise ValueError(
-                    f"Trajectory {k!r} has {n_distinct} distinct time(s); at least "
-                    f"{MIN_DISTINCT_TIMES} are needed to fit an ODE."
+                    f"Trajectory {_validation.plain_id(k)!r} has {n_distinct} distinct "
+                    f"time(s) in its {rows.size} rows; at least {MIN_DISTINCT_TIMES} "
+                    "distinct times are needed to fit an ODE."
                 )
             parts.append(rows)
         return ids, parts
@@ -495,17 +459,11 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         states_init = problem.states_init
         params_init = problem.params_init
         build_time = 0.0
+        # max_time bounds all solves of the fit together, restarts included.
+        deadline = None if self.max_time is None else time.perf_counter() + self.max_time
         for attempt in range(self.n_restarts + 1):
-            result = solve(
-                problem,
-                states_init,
-                params_init,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                max_time=self.max_time,
-                verbose=self.verbose,
-                solver_options=self.solver_options,
-            )
+            max_time = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+            result = self._call_backend(solve, problem, states_init, params_init, max_time)
             build_time += result.build_time
             if result.success or result.status in backend.LIMIT_STATUSES:
                 break
@@ -516,11 +474,18 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 attempt + 1,
                 self.n_restarts + 1,
             )
-            if attempt == self.n_restarts:
+            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            if attempt == self.n_restarts or out_of_time:
+                reason = (
+                    f"max_time={self.max_time} s ran out before a restart"
+                    if out_of_time and attempt < self.n_restarts
+                    else f"the first solve and {attempt} restart(s) from perturbed initial points"
+                )
                 raise SolverError(
                     f"IPOPT failed with status {result.status} after {attempt + 1} "
-                    "attempt(s). Try more collocation nodes, another random_state, "
-                    "state_init='lowess', or IPOPT options through solver_options.",
+                    f"attempt(s) ({reason}). Try state_init='lowess', more collocation "
+                    f"nodes, a larger alpha, a larger n_restarts, or IPOPT options "
+                    f"through solver_options.",
                     status=result.status,
                     n_attempts=attempt + 1,
                 )
@@ -535,6 +500,28 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         result.build_time = build_time
         self.n_restarts_ = attempt
         return result
+
+    def _call_backend(self, solve, problem, states_init, params_init, max_time):
+        try:
+            return solve(
+                problem,
+                states_init,
+                params_init,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                max_time=max_time,
+                verbose=self.verbose,
+                solver_options=self.solver_options,
+            )
+        except RuntimeError as error:
+            # CasADi raises a bare RuntimeError when IPOPT rejects an option.
+            if "Invalid options" not in str(error):
+                raise
+            raise ValueError(
+                f"IPOPT rejected an option in solver_options={self.solver_options!r} "
+                "(an unknown name, or a value of the wrong type or out of range); IPOPT "
+                "prints the offending option to standard output."
+            ) from error
 
     @property
     def _log_progress(self):
@@ -605,6 +592,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             setup.layer_sizes,
         )
         self.fit_time_ = time.perf_counter() - start
+        # Stored with the model, so that a model file reports the release
+        # that wrote it; __setstate__ and load_model compare it.
+        self._sklearn_nodecoll_version = package_version()
         self._log_progress(
             "Fit ended with status %s after %d iterations: objective %.6g, %.2f s.",
             result.status,
@@ -734,13 +724,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
     # Prediction
 
     def _validate_predict_X(self, X):
-        ndim = np.ndim(X) if isinstance(X, (list, tuple)) else getattr(X, "ndim", 2)
-        if self.n_features_in_ > 1 and ndim == 1:
-            raise ValueError(
-                f"X is 1-D, but the model was fitted with {self.n_inputs_} input column(s) "
-                f"after time. Reshape your data to shape (n_samples, {self.n_features_in_})."
-            )
-        return validate_data(self, _times_as_column(X), reset=False, dtype=np.float64)
+        X = _validation.check_X(self, X, reset=False)
+        _validation.check_n_features(self, X)
+        return X
 
     def _format_output(self, states):
         return states[:, 0] if self._y_ndim == 1 else states
@@ -896,7 +882,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                     return scaling.scale_inputs(np.atleast_1d(u(scaling.unscale_time(tau))))
             else:
                 u = check_array(u, ensure_2d=False, dtype=np.float64, input_name="u")
-                u = _as_2d(u)
+                u = _validation.as_2d(u)
                 if u.shape != (t.size, self.n_inputs_):
                     raise ValueError(
                         f"u must have shape ({t.size}, {self.n_inputs_}), one row per time, "
@@ -925,8 +911,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         -------
         score : float
         """
-        y_pred = _as_2d(np.asarray(self.predict(X, trajectory=trajectory)))
-        y = _as_2d(check_array(y, ensure_2d=False, ensure_all_finite="allow-nan", dtype=np.float64, input_name="y"))
+        y_pred = _validation.as_2d(np.asarray(self.predict(X, trajectory=trajectory)))
+        y = _validation.as_2d(check_array(y, ensure_2d=False, ensure_all_finite="allow-nan", dtype=np.float64, input_name="y"))
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         scores = []
         for i in range(y.shape[1]):
@@ -944,6 +930,10 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         # build_pyomo_model sets the scaling before any solve, so the presence
         # of some trailing-underscore attributes does not mean fitted.
         return hasattr(self, "coefs_")
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        warn_on_version_mismatch(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

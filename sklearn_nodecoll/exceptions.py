@@ -20,3 +20,19 @@ class SolverError(RuntimeError):
 
 class IntegrationError(RuntimeError):
     """Integrating the learned ODE failed or the solution blew up."""
+
+
+class UntrustedTypeError(ValueError):
+    """A model file names a type that loading it would have to construct or import.
+
+    Raised by :func:`sklearn_nodecoll.persistence.load_model` before any such
+    type is imported, so a tampered file cannot run code.
+    """
+
+
+class ModelVersionWarning(UserWarning):
+    """A loaded model was saved by another release of sklearn-nodecoll.
+
+    Its predictions may differ from those the saving release gave; refit
+    the model or use the release it was saved with.
+    """

@@ -125,8 +125,16 @@ def integrate(
         def augmented(tau, z):
             return np.concatenate([z, np.atleast_1d(input_function(tau))])
 
+    # Last time at which the integrator saw a finite state and derivative,
+    # the best available estimate of where a failed integration stopped:
+    # with t_eval, solve_ivp reports only the requested times it reached.
+    last_finite = {"tau": t0}
+
     def rhs(tau, z):
-        return network.forward(augmented(tau, z)[None, :], coefs, intercepts, activation)[0]
+        derivative = network.forward(augmented(tau, z)[None, :], coefs, intercepts, activation)[0]
+        if np.all(np.isfinite(z)) and np.all(np.isfinite(derivative)):
+            last_finite["tau"] = tau
+        return derivative
 
     def jacobian(tau, z):
         return network.input_jacobian(augmented(tau, z), coefs, intercepts, activation)[:, :n_states]
@@ -164,17 +172,20 @@ def integrate(
                     events=blow_up,
                     jac=jacobian if implicit else None,
                 )
-        reached = solution.t[-1]
         if solution.status == 1:
+            blow_up_time = solution.t_events[0][0]
             raise IntegrationError(
-                f"The learned ODE blew up at t={to_user_time(reached):.6g}: a scaled "
+                f"The learned ODE blew up at t={to_user_time(blow_up_time):.6g}: a scaled "
                 f"state exceeded {BLOW_UP_THRESHOLD:.0e}. The model is not reliable that "
                 "far from the training data; predict over a shorter horizon."
             )
         if solution.status != 0 or not np.all(np.isfinite(solution.y)):
+            # solve_ivp can report success although the states became NaN.
+            reason = solution.message if solution.status != 0 else "the states became NaN or infinite"
             raise IntegrationError(
-                f"Integration with {method} failed at t={to_user_time(reached):.6g} "
-                f"before reaching t={to_user_time(bound):.6g}: {solution.message}"
+                f"Integration with {method} failed near t={to_user_time(last_finite['tau']):.6g} "
+                f"before reaching t={to_user_time(bound):.6g}: {reason}. Check that "
+                "the inputs are finite over the whole time span."
             )
         states[selected] = solution.sol(t_eval[selected]).T
     return states

@@ -23,7 +23,7 @@ def test_pack_unpack_round_trip(parameters):
 
 
 def test_unpack_rejects_wrong_length():
-    with pytest.raises(ValueError, match=r"theta must have shape \(55,\).*got \(3,\)"):
+    with pytest.raises(ValueError, match=r"theta must have shape \(54,\).*got \(3,\)"):
         network.unpack(np.zeros(3), LAYER_SIZES)
 
 
