@@ -185,14 +185,17 @@ def test_two_trajectories_different_grids():
         assert np.sqrt(np.mean((predicted - truth) ** 2)) < 0.05, ids
 
 
-def test_grid_search_routes_trajectory():
+def two_trajectories():
     t_a = np.linspace(0, 10, 60)
     t_b = np.linspace(0, 6, 40)
     _, y_a = oscillator_data(t_a, [1.0, 0.0], seed=7)
     _, y_b = oscillator_data(t_b, [0.0, 1.0], seed=8)
-    X = np.concatenate([t_a, t_b])
-    y = np.vstack([y_a, y_b])
     trajectory = np.repeat([0, 1], [t_a.size, t_b.size])
+    return np.concatenate([t_a, t_b]), np.vstack([y_a, y_b]), trajectory
+
+
+def test_grid_search_routes_trajectory():
+    X, y, trajectory = two_trajectories()
     with sklearn.config_context(enable_metadata_routing=True):
         model = small_model().set_fit_request(trajectory=True)
         model = model.set_score_request(trajectory=True, sample_weight=False)
@@ -208,13 +211,7 @@ def test_grid_search_routes_trajectory():
 
 
 def test_grid_search_slices_fit_params_without_routing():
-    t_a = np.linspace(0, 10, 60)
-    t_b = np.linspace(0, 6, 40)
-    _, y_a = oscillator_data(t_a, [1.0, 0.0], seed=7)
-    _, y_b = oscillator_data(t_b, [0.0, 1.0], seed=8)
-    X = np.concatenate([t_a, t_b])
-    y = np.vstack([y_a, y_b])
-    trajectory = np.repeat([0, 1], [t_a.size, t_b.size])
+    X, y, trajectory = two_trajectories()
     # Without metadata routing only fit receives trajectory, so score cannot
     # say which trajectory a held-out row belongs to and must reject it.
     search = GridSearchCV(
