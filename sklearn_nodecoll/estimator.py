@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _validation, collocation, network, simulation
+from . import _validation, collocation, initialization, network, simulation
 from . import problem as problem_module
 from .exceptions import SolverError
 from .persistence import package_version, warn_on_version_mismatch
@@ -25,6 +25,17 @@ logger = logging.getLogger(__name__)
 # At least this many distinct times per trajectory: two define only a line,
 # and LOWESS and the time-scale estimate need three.
 MIN_DISTINCT_TIMES = 3
+# Samples in a LOWESS window when lowess_frac="auto"; on the forced Van der
+# Pol benchmark (noise 0.1, 13 samples per time unit) a window of 20 samples
+# gave initial states that IPOPT refined in about 30 iterations, while a
+# tenth of 2000 samples oversmoothed whole periods away.
+AUTO_LOWESS_WINDOW = 20
+# Upper bound on Radau elements per scaled time unit when
+# n_collocation="auto". In one scaled unit the scaled states (standard
+# deviation 2) change by about 0.5, a quarter of a standard deviation, which
+# one element of degree 3 resolves; more only cost time on densely sampled
+# records.
+AUTO_ELEMENTS_PER_TIME_SCALE = 1
 
 # Scaled states have this standard deviation, and the scaled time unit is
 # chosen so that their rate of change has this root-mean-square value. Both
@@ -92,16 +103,28 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         with the cube of the number of nodes.
     n_collocation : int or "auto", default="auto"
         Number of nodes per trajectory (for ``"radau"``, rounded up to
-        ``degree * n_elements + 1``). ``"auto"`` uses half the number of
-        distinct sample times for ``"radau"``, at least 4 elements, and the
-        number of distinct sample times, at most 200, for ``"chebyshev"``.
+        ``degree * n_elements + 1``). ``"auto"`` uses about half the number
+        of distinct sample times for ``"radau"``, with at least 4 elements
+        and at most ``AUTO_ELEMENTS_PER_TIME_SCALE`` elements per
+        ``time_scale_`` (so densely sampled records do not get more nodes
+        than the dynamics need), and the number of distinct sample times,
+        at most 200, for ``"chebyshev"``.
     degree : int, default=3
         Radau points per element; ignored by ``"chebyshev"``.
     state_init : {"lowess", "interpolate", "zeros"}, default="lowess"
         Initial guess of the node states: LOWESS smoothing of the data,
         linear interpolation of the raw data, or zeros (the scaled mean).
-    lowess_frac : float, default=0.1
-        Fraction of a trajectory's samples in each LOWESS window.
+    lowess_frac : float or "auto", default="auto"
+        Fraction of a trajectory's samples in each LOWESS window. ``"auto"``
+        uses a window of ``AUTO_LOWESS_WINDOW`` samples, at most a tenth of
+        the trajectory, so that the window spans the same time on a long
+        record as on a short one with the same sampling rate.
+    weight_init : {"derivative_matching", "xavier"}, default="derivative_matching"
+        Initial weights: Glorot (Xavier) uniform draws, or those draws
+        refined by fitting ``f_theta`` to the slopes of the initial node
+        states (a least-squares problem in the weights alone; see
+        :mod:`sklearn_nodecoll.initialization`). Derivative matching cuts
+        the IPOPT iterations on long horizons.
     input_interpolation : {"linear", "previous"}, default="linear"
         How inputs between samples are interpolated, identically at the
         collocation nodes in ``fit`` and inside the integrator in ``predict``.
@@ -233,7 +256,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         "n_collocation": [Interval(Integral, 3, None, closed="left"), StrOptions({"auto"})],
         "degree": [Interval(Integral, 1, None, closed="left")],
         "state_init": [StrOptions({"lowess", "interpolate", "zeros"})],
-        "lowess_frac": [Interval(Real, 0, 1, closed="right")],
+        "lowess_frac": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
+        "weight_init": [StrOptions({"xavier", "derivative_matching"})],
         "input_interpolation": [StrOptions({"linear", "previous"})],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -257,7 +281,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         n_collocation="auto",
         degree=3,
         state_init="lowess",
-        lowess_frac=0.1,
+        lowess_frac="auto",
+        weight_init="derivative_matching",
         input_interpolation="linear",
         tol=1e-6,
         max_iter=500,
@@ -279,6 +304,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         self.degree = degree
         self.state_init = state_init
         self.lowess_frac = lowess_frac
+        self.weight_init = weight_init
         self.input_interpolation = input_interpolation
         self.tol = tol
         self.max_iter = max_iter
@@ -354,12 +380,12 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         return ids, parts
 
     def _fit_scaling(self, t, y, inputs, trajectory_rows):
-        never_observed = np.isnan(y).all(axis=0)
+        never_observed = ~np.isfinite(y).any(axis=0)
         if never_observed.any():
             raise ValueError(
                 f"Input y contains NaN in every row of column "
-                f"{int(np.flatnonzero(never_observed)[0])}; a state needs at least one "
-                "observation."
+                f"{int(np.flatnonzero(never_observed)[0])}, in every trajectory; a state "
+                "needs at least one observation."
             )
         state_mean = np.nanmean(y, axis=0)
         state_scale = np.nanstd(y, axis=0)
@@ -369,7 +395,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         input_scale = np.where(input_scale > 0, input_scale, 1.0)
         scaled = [(t[rows], (y[rows] - state_mean) / state_scale) for rows in trajectory_rows]
         time_scale = SCALED_RATE_RMS * problem_module.estimate_time_scale(
-            scaled, self.lowess_frac
+            scaled, [self._lowess_frac_for(rows.size) for rows in trajectory_rows]
         )
         return problem_module.Scaling(
             time_offset=float(t.min()),
@@ -379,6 +405,12 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             input_mean=input_mean,
             input_scale=input_scale,
         )
+
+    def _lowess_frac_for(self, n_samples):
+        """Return the LOWESS fraction for a trajectory of ``n_samples`` rows."""
+        if self.lowess_frac != "auto":
+            return self.lowess_frac
+        return min(0.1, AUTO_LOWESS_WINDOW / max(n_samples, 1))
 
     def _make_grid(self, tau):
         distinct = np.unique(tau)
@@ -390,7 +422,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             return collocation.chebyshev_grid(start, end, n_nodes)
 
         if self.n_collocation == "auto":
-            n_elements = max(4, distinct.size // (2 * self.degree))
+            most_needed = int(np.ceil(AUTO_ELEMENTS_PER_TIME_SCALE * (end - start)))
+            n_elements = max(4, min(distinct.size // (2 * self.degree), most_needed))
         else:
             n_elements = max(1, int(np.ceil((self.n_collocation - 1) / self.degree)))
         # Element boundaries halfway between uniform spacing and the sample
@@ -421,14 +454,16 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 node_inputs.append(np.zeros((grid.n_nodes, 0)))
             if self.state_init == "lowess":
                 states_init.append(
-                    problem_module.smooth_states(tau, z, grid.nodes, self.lowess_frac)
+                    problem_module.smooth_states(
+                        tau, z, grid.nodes, self._lowess_frac_for(rows.size)
+                    )
                 )
             elif self.state_init == "interpolate":
                 states_init.append(problem_module.interpolate_states(tau, z, grid.nodes))
             else:
                 states_init.append(np.zeros((grid.n_nodes, z.shape[1])))
         params_init = network.xavier_init(layer_sizes, random_state)
-        return problem_module.stack_problem(
+        problem = problem_module.stack_problem(
             grids,
             observations,
             node_inputs,
@@ -438,6 +473,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             self.alpha,
             params_init,
         )
+        if self.weight_init == "derivative_matching":
+            problem.params_init = initialization.derivative_matching(problem, params_init)
+        return problem
 
     # ------------------------------------------------------------------
     # Solving
@@ -834,11 +872,39 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         times, values = X_rows[:, 0], X_rows[:, 1:]
         # Fitted inputs fill the span between t0_ and the first time asked
         # for; the caller's inputs take precedence inside their own span.
+        self._check_input_gap(fit_times, times)
         earlier = fit_times < times.min()
         later = fit_times > times.max()
         times = np.concatenate([fit_times[earlier], times, fit_times[later]])
         values = np.vstack([fit_inputs[earlier], values, fit_inputs[later]])
         return self._scaled_input_function(times, values, "input samples")
+
+    @staticmethod
+    def _check_input_gap(fit_times, times):
+        """Raise if no input sample covers the stretch between fit and predict times.
+
+        The integrator runs from ``t0_`` through the fitted span to the
+        requested times. A stretch between the two spans that is wider than
+        every sampling step would be bridged by interpolating across it,
+        which makes up inputs that nobody measured.
+        """
+        steps = [np.max(np.diff(np.unique(fit_times)))]
+        if np.unique(times).size > 1:
+            steps.append(np.max(np.diff(np.unique(times))))
+        largest_step = max(steps)
+        gap_start, gap_end = None, None
+        if times.min() > fit_times.max():
+            gap_start, gap_end = fit_times.max(), times.min()
+        elif times.max() < fit_times.min():
+            gap_start, gap_end = times.max(), fit_times.min()
+        if gap_start is not None and gap_end - gap_start > largest_step * (1 + 1e-9):
+            raise ValueError(
+                f"Inputs are needed on t=[{gap_start:.6g}, {gap_end:.6g}] to integrate from "
+                f"the fitted span to the requested times, but the input samples cover only "
+                f"[{fit_times.min():.6g}, {fit_times.max():.6g}] from fit and "
+                f"[{times.min():.6g}, {times.max():.6g}] from X; add rows of X with the "
+                "inputs in between."
+            )
 
     def simulate(self, t, y0, u=None):
         """Integrate the learned ODE from any initial state.

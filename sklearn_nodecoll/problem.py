@@ -206,12 +206,14 @@ def estimate_time_scale(trajectories, frac):
     ----------
     trajectories : list of (times, scaled_states)
         Times in user units, sorted; states standardised, may contain NaN.
-    frac : float
-        LOWESS window as a fraction of the samples.
+    frac : float or sequence of float
+        LOWESS window as a fraction of the samples, for all trajectories or
+        one per trajectory.
     """
     squared, count = 0.0, 0
     longest_span = max(float(np.ptp(times)) for times, _ in trajectories)
-    for times, states in trajectories:
+    fracs = np.broadcast_to(np.asarray(frac, dtype=float), (len(trajectories),))
+    for (times, states), frac in zip(trajectories, fracs):
         distinct = np.unique(times)
         if distinct.size < 3:
             continue

@@ -157,7 +157,8 @@ def test_state_bound_limits_fit():
 
     assert estimator.converged_
     assert estimator.collocation_states_[0][:, 0].max() <= 0.8 + 1e-6
-    assert estimator.collocation_states_[0][0, 0] == pytest.approx(0.8, abs=1e-4)
+    # The data rise above the bound, so it is active at some node.
+    assert estimator.collocation_states_[0][:, 0].max() == pytest.approx(0.8, abs=1e-4)
     assert estimator.objective_ > free.objective_
 
 
