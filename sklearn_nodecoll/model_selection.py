@@ -11,7 +11,7 @@ Two ways of holding out data suit a neural ODE:
 * With several trajectories, whole trajectories are held out by
   :class:`TrajectorySplit`. A trajectory that was not seen in ``fit`` has no
   fitted initial state, so :meth:`CollocationNeuralODE.score` rolls it out
-  from its first observed row: the row of ``y`` at its earliest time is the
+  from its first observed row. The row of ``y`` at its earliest time is the
   initial state, and that row is left out of the score.
 
 Trajectory ids must reach ``fit`` and ``score`` inside a search. scikit-learn
@@ -64,10 +64,10 @@ class TrajectorySplit(BaseCrossValidator):
     >>> t = np.tile(np.arange(4.0), 3)
     >>> ids = np.repeat(["a", "b", "c"], 4)
     >>> for train, test in TrajectorySplit(n_splits=3).split(t, trajectory=ids):
-    ...     print(sorted(set(ids[test])))
-    ['a']
-    ['b']
-    ['c']
+    ...     print("train:", " ".join(np.unique(ids[train])), " test:", " ".join(np.unique(ids[test])))
+    train: a b  test: c
+    train: a c  test: b
+    train: b c  test: a
     """
 
     __metadata_request__split = {"groups": True, "trajectory": True}

@@ -24,7 +24,10 @@ DAMPING = 0.3
 
 
 def damped_oscillator(x0, forcing=0.0, n_samples=40, t_end=8.0, noise=0.0, seed=0):
-    """Sample x'' + DAMPING x' + x = forcing sin(t) from (x0, 0); X = [t, forcing sin(t)]."""
+    """Sample x'' + DAMPING x' + x = forcing sin(t) from (x0, 0).
+
+    Returns X with columns t and forcing sin(t), and y with columns x and x'.
+    """
     t = np.linspace(0.0, t_end, n_samples)
 
     def rhs(time, state):
