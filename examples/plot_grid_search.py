@@ -30,10 +30,10 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy.integrate import solve_ivp
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
 from sklearn_nodecoll import CollocationNeuralODE
+from sklearn_nodecoll.synthetic import make_forced_van_der_pol
 
 small = os.environ.get("SKLEARN_NODECOLL_EXAMPLE_SIZE") == "small"
 
@@ -41,18 +41,9 @@ small = os.environ.get("SKLEARN_NODECOLL_EXAMPLE_SIZE") == "small"
 # Data
 # ----
 n_samples = 80 if small else 200
-t = np.linspace(0.0, 15.0, n_samples)
-
-
-def forced_van_der_pol(time, state):
-    x, v = state
-    return [v, (1.0 - x**2) * v - x + np.cos(time)]
-
-
-solution = solve_ivp(forced_van_der_pol, (0.0, 15.0), [0.0, 1.0], t_eval=t, rtol=1e-10, atol=1e-10)
-rng = np.random.default_rng(0)
-y = solution.y.T + 0.1 * rng.standard_normal((n_samples, 2))
-X = np.column_stack([t, np.cos(t)])
+data = make_forced_van_der_pol(n_samples=n_samples, t_end=15.0, noise=0.1, random_state=0)
+t, y = data["t"], data["y"]
+X = np.column_stack([t, data["u"]])
 
 # %%
 # Search
