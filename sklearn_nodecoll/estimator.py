@@ -12,8 +12,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
 
 from . import _validation, collocation, initialization, network, simulation
 from . import problem as problem_module
@@ -271,6 +272,13 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    # Under metadata routing, trajectory ids reach fit, predict and score
+    # without set_*_request calls, because a model of several trajectories
+    # can be neither fitted nor scored correctly without them.
+    __metadata_request__fit = {"trajectory": True}
+    __metadata_request__predict = {"trajectory": True}
+    __metadata_request__score = {"trajectory": True}
 
     def __init__(
         self,
@@ -960,29 +968,92 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         z = self._rollout(t, scaling.scale_states(y0), t[0], input_function)
         return self._format_output(scaling.unscale_states(z))
 
+    def _predict_for_score(self, X, y, trajectory):
+        """Predict every row, rolling unseen trajectories out from their first row.
+
+        Returns the predictions, shape (n_samples, n_states), and a boolean
+        mask of the rows to score: the row that supplied an unseen
+        trajectory's initial state is excluded, as it is matched by
+        construction.
+        """
+        n_samples = _num_samples(X)
+        scored = np.ones(n_samples, dtype=bool)
+        if trajectory is None:
+            if self.trajectories_.size != 1:
+                raise ValueError(
+                    f"The model was fitted on {self.trajectories_.size} trajectories; "
+                    "pass trajectory= to score. Inside GridSearchCV or cross_val_score, "
+                    "enable metadata routing with "
+                    "sklearn.set_config(enable_metadata_routing=True) so that the "
+                    "trajectory passed to fit reaches score."
+                )
+            return _validation.as_2d(np.asarray(self.predict(X))), scored
+        trajectory = self._validate_trajectory(trajectory, n_samples)
+        seen = np.isin(trajectory, self.trajectories_)
+        if seen.all():
+            return _validation.as_2d(np.asarray(self.predict(X, trajectory=trajectory))), scored
+
+        y_pred = np.empty((n_samples, self.n_states_))
+        if seen.any():
+            rows = np.flatnonzero(seen)
+            y_pred[rows] = _validation.as_2d(
+                np.asarray(self.predict(_safe_indexing(X, rows), trajectory=trajectory[rows]))
+            )
+        X = self._validate_predict_X(X)
+        for k in np.unique(trajectory[~seen]):
+            rows = np.flatnonzero(trajectory == k)
+            rows = rows[np.argsort(X[rows, 0], kind="stable")]
+            first = rows[0]
+            y0 = y[first]
+            if not np.all(np.isfinite(y0)):
+                label = k.item() if isinstance(k, np.generic) else k
+                raise ValueError(
+                    f"Trajectory {label!r} was not seen in fit, so its earliest row (row "
+                    f"{first}, t={X[first, 0]:.6g}) gives the initial state, but y is "
+                    f"missing (NaN) there: {y0}. Drop the rows before the first fully "
+                    "observed one."
+                )
+            u = X[rows, 1:] if self.n_inputs_ else None
+            y_pred[rows] = _validation.as_2d(self.simulate(X[rows, 0], y0, u=u))
+            scored[first] = False
+        return y_pred, scored
+
     def score(self, X, y, trajectory=None, sample_weight=None):
         """Return the R^2 of the predicted trajectory against ``y``.
 
         Missing entries of ``y`` (NaN) are left out; with several states the
         R^2 of each state is averaged.
 
+        Rows of a fitted trajectory are predicted from its fitted initial
+        state ``y0_`` at ``t0_``, as in :meth:`predict`. A trajectory id not
+        seen in ``fit`` (a trajectory held out by cross-validation) is rolled
+        out with :meth:`simulate` from its earliest row: that row of ``y``,
+        which must be fully observed, is the initial state, the inputs are
+        those of its rows of ``X``, and that row is left out of the score.
+        With several rows at the earliest time, the first in the order given
+        is used.
+
         Parameters
         ----------
         X : array-like of shape (n_samples,) or (n_samples, 1 + n_inputs)
         y : array-like of shape (n_samples,) or (n_samples, n_states)
         trajectory : array-like of shape (n_samples,), default=None
+            Trajectory id of each row; ids not seen in ``fit`` are allowed.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         score : float
         """
-        y_pred = _validation.as_2d(np.asarray(self.predict(X, trajectory=trajectory)))
-        y = _validation.as_2d(check_array(y, ensure_2d=False, ensure_all_finite="allow-nan", dtype=np.float64, input_name="y"))
+        check_is_fitted(self)
+        y = _validation.as_2d(
+            check_array(y, ensure_2d=False, ensure_all_finite="allow-nan", dtype=np.float64, input_name="y")
+        )
+        y_pred, scored = self._predict_for_score(X, y, trajectory)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         scores = []
         for i in range(y.shape[1]):
-            observed = np.isfinite(y[:, i])
+            observed = np.isfinite(y[:, i]) & scored
             scores.append(
                 r2_score(
                     y[observed, i],
