@@ -1,0 +1,70 @@
+"""Model settings and input features for the measured data sets.
+
+The examples and the tests on measured data share these, so that a figure
+quoted in an example is the one the tests check. Each setting was chosen on
+the training data only, with fixed seeds; the docstrings say how.
+"""
+
+import numpy as np
+
+from .datasets import TANKS_SAMPLING_PERIOD
+from .estimator import CollocationNeuralODE
+
+# Alpha-pinene: nine samples, so a small network and a fine grid between
+# the samples. A training SSE far below the kinetic model's 19.87 means the
+# network interpolates the nine points; the test bounds it from above only.
+ALPHA_PINENE_OPTIONS = {
+    "hidden_layer_sizes": (8,),
+    "alpha": 1e-4,
+    "state_init": "interpolate",
+    "max_iter": 1000,
+    "random_state": 0,
+}
+
+# Time constant (seconds) of the low-pass filter that turns the pump
+# voltage into a second input. It stands in for the unmeasured upper tank,
+# which delays and smooths the pump's effect on the lower tank. Among 10,
+# 20, 40, 60 and 100 s, 40 s gave the lowest free-run RMSE on the estimation
+# run (0.39 V); the validation run played no part in the choice.
+TANKS_FILTER_TIME_CONSTANT = 40.0
+
+
+def low_pass(u, time_constant, sampling_period):
+    """Filter a sampled signal by a first-order low-pass, held between samples.
+
+    ``x[0] = u[0]`` (the signal is taken as steady before the record starts)
+    and ``x[k] = a x[k-1] + (1 - a) u[k-1]`` with
+    ``a = exp(-sampling_period / time_constant)``, the exact response of
+    ``time_constant * dx/dt = u - x`` to ``u`` held constant over each period.
+    """
+    u = np.asarray(u, dtype=float)
+    decay = np.exp(-sampling_period / time_constant)
+    filtered = np.empty_like(u)
+    filtered[0] = u[0]
+    for k in range(1, u.size):
+        filtered[k] = decay * filtered[k - 1] + (1.0 - decay) * u[k - 1]
+    return filtered
+
+
+def tanks_inputs(pump_voltage, time_constant=TANKS_FILTER_TIME_CONSTANT):
+    """Return the inputs of the cascaded-tanks model: pump voltage and its low-pass."""
+    return np.column_stack(
+        [pump_voltage, low_pass(pump_voltage, time_constant, TANKS_SAMPLING_PERIOD)]
+    )
+
+
+def tanks_model(**overrides):
+    """Return the unfitted cascaded-tanks model: one state, the lower-tank level."""
+    options = {"hidden_layer_sizes": (16,), "alpha": 1e-3, "max_iter": 300, "random_state": 0}
+    options.update(overrides)
+    return CollocationNeuralODE(**options)
+
+# Hare and lynx pelts, fitted on the years up to 1915.
+HARE_LYNX_OPTIONS = {
+    "hidden_layer_sizes": (16,),
+    "alpha": 1e-3,
+    "n_collocation": 211,
+    "state_init": "interpolate",
+    "max_iter": 600,
+    "random_state": 0,
+}
