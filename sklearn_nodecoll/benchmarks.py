@@ -2,7 +2,7 @@
 
 The examples and the tests on measured data share these, so that a figure
 quoted in an example is the one the tests check. Each setting was chosen on
-the training data only, with fixed seeds; the docstrings say how.
+the training data only, with fixed seeds, as the comment beside it explains.
 """
 
 import numpy as np
@@ -22,7 +22,7 @@ ALPHA_PINENE_OPTIONS = {
 }
 
 # Time constant (seconds) of the low-pass filter that turns the pump
-# voltage into a second input. It stands in for the unmeasured upper tank,
+# voltage into a second input. It approximates the unmeasured upper tank,
 # which delays and smooths the pump's effect on the lower tank. Among 10,
 # 20, 40, 60 and 100 s, 40 s gave the lowest free-run RMSE on the estimation
 # run (0.39 V); the validation run played no part in the choice.
