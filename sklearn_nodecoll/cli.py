@@ -5,6 +5,15 @@ fits :class:`~sklearn_nodecoll.CollocationNeuralODE`, prints the fit's
 metrics, and writes the model and a plot of the fit against the data.
 ``sklearn-nodecoll predict m.joblib new.csv --output pred.csv`` integrates the
 saved model at the times (and with the inputs) of another file.
+
+The cascaded-tanks file as distributed has no time column, so its sampling
+period is given instead::
+
+    sklearn-nodecoll fit cascaded_tanks_original.csv --sampling-period 4 \
+        --states yEst --inputs uEst --saturation 10 --model tanks.joblib
+    sklearn-nodecoll predict tanks.joblib cascaded_tanks_original.csv \
+        --sampling-period 4 --inputs uVal --states yVal --from-first-row \
+        --output validation.csv
 """
 
 import argparse
@@ -74,7 +83,7 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="Print only errors and the final metrics."
+        "-q", "--quiet", action="store_true", help="Hide the progress log of the fit; results and errors are still printed."
     )
     subcommands = parser.add_subparsers(dest="command", required=True)
 

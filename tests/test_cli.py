@@ -146,3 +146,9 @@ def test_fit_and_predict_small_file(tmp_path, capsys):
     header, values = _read_output(output)
     assert header == ["time", "level"]
     np.testing.assert_allclose(values[:, 1], np.exp(-values[:, 0]), atol=0.02)
+
+    status = main(["predict", str(model_path), later, "--time", "time", "--inputs", "time",
+                   "--output", str(tmp_path / "q.csv")])
+    assert status == 2
+    assert re.search(r"--inputs names 1 column\(s\), but the model was fitted with 0 inputs",
+                     capsys.readouterr().err)
