@@ -11,9 +11,15 @@ ODE forward.
 
 Scores are root-mean-square errors of the free-run prediction, that is the
 learned ODE integrated from its fitted initial state, next to the
-constant-mean predictor of the same years. A free run over seventy years
-accumulates phase error, so it scores worse than the fitted states at the
-collocation nodes, which the plot also shows.
+constant-mean predictor of the same years.
+
+This example shows a failure. The collocation states of the fit to 1915
+follow the data (RMSE 12.9 thousand hare and 5.5 thousand lynx pelts,
+against 36.4 and 19.4 for the mean), but they satisfy the ODE only at the
+nodes. Integrated from the fitted initial state, the learned ODE leaves them
+within a few years and settles on a fixed point, so the free run scores
+no better than the mean. The plots show both, and the phase portrait
+shows the fixed point.
 """
 
 # %%

@@ -18,7 +18,12 @@ on the later window starts from the measured ``V2`` and the estimated
 ``dV2/dt`` at its first sample.
 
 The scored figure is the RMSE of ``V2`` in the later window, next to the
-RMSE of predicting zero (the output's root-mean-square value). Fitting many
+RMSE of predicting zero (the output's root-mean-square value). At full size
+(400 samples, about 0.66 s, from sample 50,000) with seed 0, the free run
+scored 3.1 mV on the training window and 2.2 mV on the window starting at
+sample 60,000, against 46.4 mV for predicting zero; the fit took about five
+minutes on a shared two-core machine. A one-state model of ``V2`` alone,
+with the same settings, scored 94 mV on the later window, worse than zero. Fitting many
 windows together, by splitting the record into batches, is the way to use
 the whole record; this script fits a single window.
 """
@@ -41,7 +46,7 @@ SMALL = os.environ.get("SKLEARN_NODECOLL_EXAMPLE_SIZE") == "small"
 # %%
 # Windows inside the multisine part, which starts after sample ~40,000.
 TRAIN_START, TEST_START = 50_000, 60_000
-LENGTH = 300 if SMALL else 1500
+LENGTH = 80 if SMALL else 400
 
 t, v1, v2 = datasets.load_silverbox()
 rate = np.gradient(v2, t)
@@ -58,10 +63,16 @@ t_test, u_test, y_test = window(TEST_START)
 # %%
 model = CollocationNeuralODE(
     hidden_layer_sizes=(16,),
-    alpha=1e-4,
+    alpha=1e-3,
+    # Three nodes per sample: the output oscillates with a period of about
+    # ten samples, and coarser grids let the collocation states satisfy the
+    # ODE at the nodes while the true solution drifts away between them.
+    n_collocation=3 * LENGTH + 1,
+    # A smoothing window of a few samples, as wider ones average the
+    # oscillation away and make the time-scale estimate far too slow.
     lowess_frac=0.01,
     state_init="interpolate",
-    max_iter=20 if SMALL else 300,
+    max_iter=15 if SMALL else 300,
     random_state=0,
     verbose=1,
 )

@@ -59,12 +59,18 @@ def tanks_model(**overrides):
     options.update(overrides)
     return CollocationNeuralODE(**options)
 
-# Hare and lynx pelts, fitted on the years up to 1915.
+# Hare and lynx pelts, fitted on the years up to 1915. With these settings
+# the collocation states follow the data (RMSE 12.9 hare, 5.5 lynx, against
+# 36.4 and 19.4 for the mean), but the free run of the learned ODE from the
+# fitted initial state settles on a fixed point within a few years. Radau
+# grids of 211 and 421 nodes and alpha from 1e-5 to 1e-2 did no better.
+# NOTE: no setting tried yet gives a free run that beats the mean predictor.
 HARE_LYNX_OPTIONS = {
     "hidden_layer_sizes": (16,),
-    "alpha": 1e-3,
-    "n_collocation": 211,
+    "alpha": 1e-4,
+    "collocation": "chebyshev",
+    "n_collocation": 101,
     "state_init": "interpolate",
-    "max_iter": 600,
+    "max_iter": 800,
     "random_state": 0,
 }

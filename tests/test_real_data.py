@@ -61,6 +61,7 @@ def test_hare_lynx_reference_figures():
 # leave the fitted collocation states within a few years and settle near a
 # fixed point, so their RMSE stays close to the mean predictor's. The test
 # fails loudly (strict) once a change makes it pass.
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="the free run of a two-state neural ODE over 71 years stays near the mean predictor",
