@@ -3,7 +3,7 @@ Silverbox: a window of a forced Duffing oscillator
 ==================================================
 
 The Silverbox is an electronic circuit that behaves like a mass-spring-damper
-with a cubic spring, driven by the input voltage ``V1``; the output voltage
+with a cubic spring, driven by the input voltage ``V1``. The output voltage
 ``V2`` plays the role of the position. The record has 131,072 samples at
 about 610 Hz. The first ~40,000 samples are a noise burst of growing
 amplitude; the rest are periods of a multisine. One collocation problem over
