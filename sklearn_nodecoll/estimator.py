@@ -18,7 +18,7 @@ from sklearn.utils.validation import _num_samples, check_array, check_is_fitted,
 
 from . import _validation, collocation, initialization, network, simulation
 from . import problem as problem_module
-from .exceptions import SolverError
+from .exceptions import IntegrationError, SolverError
 from .persistence import package_version, warn_on_version_mismatch
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class _FitSetup:
     layer_sizes: tuple
     attributes: dict = dataclasses.field(default_factory=dict)
     owner: object = None
+    y: np.ndarray = None
 
 
 class CollocationNeuralODE(RegressorMixin, BaseEstimator):
@@ -139,6 +140,15 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
     n_restarts : int, default=2
         After an IPOPT failure (not an iteration or time limit), solve again
         from a perturbed initial point at most this many times.
+    max_refinements : int, default=2
+        After a solve, the learned ODE is integrated from each fitted
+        initial state and compared with the collocation states. While they
+        differ by more than ``refinement_tol``, the node spacing is halved
+        and the problem solved again from the previous solution, at most
+        this many times. 0 turns the check off.
+    refinement_tol : float, default=0.1
+        Largest accepted gap between that rollout and the collocation
+        states, in standard deviations of each state.
     solver_options : dict or None, default=None
         Further IPOPT options, for example ``{"mu_strategy": "adaptive"}``;
         they override the settings above.
@@ -210,6 +220,12 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         other routes.
     n_restarts_ : int
         Restarts used after IPOPT failures.
+    n_refinements_ : int
+        Grid refinements made after the first solve.
+    rollout_defect_ : float
+        Largest gap, in standard deviations of each state, between the
+        final collocation states and the learned ODE integrated from the
+        fitted initial states.
     time_scale_, time_offset_ : float
         Scaled time is ``(t - time_offset_) / time_scale_``.
     state_mean_, state_scale_ : ndarray of shape (n_states_,)
@@ -264,6 +280,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "n_restarts": [Interval(Integral, 0, None, closed="left")],
+        "max_refinements": [Interval(Integral, 0, None, closed="left")],
+        "refinement_tol": [Interval(Real, 0, None, closed="neither")],
         "solver_options": [dict, None],
         "backend": [StrOptions({"casadi", "pyomo"})],
         "ode_method": [StrOptions({"RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"})],
@@ -296,6 +314,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         max_iter=500,
         max_time=None,
         n_restarts=2,
+        max_refinements=2,
+        refinement_tol=0.1,
         solver_options=None,
         backend="casadi",
         ode_method="LSODA",
@@ -318,6 +338,8 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.max_time = max_time
         self.n_restarts = n_restarts
+        self.max_refinements = max_refinements
+        self.refinement_tol = refinement_tol
         self.solver_options = solver_options
         self.backend = backend
         self.ode_method = ode_method
@@ -420,20 +442,22 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             return self.lowess_frac
         return min(0.1, AUTO_LOWESS_WINDOW / max(n_samples, 1))
 
-    def _make_grid(self, tau):
+    def _make_grid(self, tau, refinement=0):
+        """Build the grid of one trajectory, with the node spacing halved ``refinement`` times."""
         distinct = np.unique(tau)
         start, end = distinct[0], distinct[-1]
         if self.collocation == "chebyshev":
             n_nodes = self.n_collocation
             if n_nodes == "auto":
                 n_nodes = int(np.clip(distinct.size, MIN_DISTINCT_TIMES, 200))
-            return collocation.chebyshev_grid(start, end, n_nodes)
+            return collocation.chebyshev_grid(start, end, (n_nodes - 1) * 2**refinement + 1)
 
         if self.n_collocation == "auto":
             most_needed = int(np.ceil(AUTO_ELEMENTS_PER_TIME_SCALE * (end - start)))
             n_elements = max(4, min(distinct.size // (2 * self.degree), most_needed))
         else:
             n_elements = max(1, int(np.ceil((self.n_collocation - 1) / self.degree)))
+        n_elements *= 2**refinement
         # Element boundaries halfway between uniform spacing and the sample
         # quantiles: denser where samples are dense, but never so sparse in
         # a gap that the states there are poorly resolved.
@@ -444,13 +468,15 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         bounds[0], bounds[-1] = start, end
         return collocation.radau_grid(bounds, self.degree)
 
-    def _build_problem(self, t, y, inputs, trajectory_rows, layer_sizes, random_state):
+    def _build_problem(
+        self, t, y, inputs, trajectory_rows, layer_sizes, random_state, refinement=0
+    ):
         scaling = self.scaling_
         grids, observations, node_inputs, states_init = [], [], [], []
         for rows in trajectory_rows:
             tau = scaling.scale_time(t[rows])
             z = scaling.scale_states(y[rows])
-            grid = self._make_grid(tau)
+            grid = self._make_grid(tau, refinement)
             grids.append(grid)
             observations.append((tau, z))
             if inputs.shape[1]:
@@ -481,7 +507,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             self.alpha,
             params_init,
         )
-        if self.weight_init == "derivative_matching":
+        if self.weight_init == "derivative_matching" and refinement == 0:
             problem.params_init = initialization.derivative_matching(problem, params_init)
         return problem
 
@@ -599,8 +625,119 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         start = time.perf_counter()
         setup = self._set_up_fit(X, y, trajectory, layer_sizes_hidden)
         result = self._solve(setup.problem, setup.random_state)
+        setup, result = self._refine_until_consistent(setup, result)
         self._finish_fit(result, setup, start)
         return self
+
+    def _rollout_defect(self, problem, result, setup):
+        """Return the largest gap between the collocation states and a rollout of the ODE.
+
+        Each trajectory is integrated from its fitted initial state with
+        ``ode_method`` and compared with the collocation states at the
+        nodes. The gap is in standard deviations of each state, and is
+        infinite when the rollout fails.
+        """
+        scaling = self.scaling_
+        coefs, intercepts = network.unpack(result.params, setup.layer_sizes)
+        defect = 0.0
+        for nodes, rows in zip(problem.trajectory_nodes, setup.trajectory_rows):
+            tau = problem.node_times[nodes]
+            input_function = None
+            if setup.inputs.shape[1]:
+                input_function = simulation.make_input_function(
+                    scaling.scale_time(setup.t[rows]),
+                    scaling.scale_inputs(setup.inputs[rows]),
+                    self.input_interpolation,
+                )
+            try:
+                rollout = simulation.integrate(
+                    coefs,
+                    intercepts,
+                    self.activation,
+                    tau,
+                    result.states[nodes[0]],
+                    tau[0],
+                    input_function=input_function,
+                    method=self.ode_method,
+                    rtol=self.ode_rtol,
+                    atol=self.ode_atol,
+                )
+            except IntegrationError:
+                return np.inf
+            gap = np.max(np.abs(rollout - result.states[nodes])) / SCALED_STATE_STD
+            defect = max(defect, float(gap))
+        return defect
+
+    def _refine_until_consistent(self, setup, result):
+        """Solve again on finer grids while the ODE's rollout leaves the collocation states.
+
+        A coarse grid lets the optimiser fit the data with states that obey
+        the ODE at the nodes but not between them; an integrator then
+        disagrees with the fit. Each refinement halves the node spacing and
+        starts from the previous solution interpolated onto the new nodes.
+        """
+        self.n_refinements_ = 0
+        defect = self._rollout_defect(setup.problem, result, setup)
+        build_time, solve_time = result.build_time, result.solve_time
+        while defect > self.refinement_tol and self.n_refinements_ < self.max_refinements:
+            if self.max_time is not None and solve_time >= self.max_time:
+                break
+            self.n_refinements_ += 1
+            self._log_progress(
+                "Rollout departs from the collocation states by %.3g standard deviations "
+                "(refinement_tol=%g); refining the grid (%d of at most %d).",
+                defect,
+                self.refinement_tol,
+                self.n_refinements_,
+                self.max_refinements,
+            )
+            previous_setup, previous_result = setup, result
+            old = setup.problem
+            problem = self._build_problem(
+                setup.t,
+                setup.y,
+                setup.inputs,
+                setup.trajectory_rows,
+                setup.layer_sizes,
+                setup.random_state,
+                refinement=self.n_refinements_,
+            )
+            warm_states = [
+                old_grid.interpolation(new_grid.nodes) @ result.states[old_nodes]
+                for old_grid, new_grid, old_nodes in zip(old.grids, problem.grids, old.trajectory_nodes)
+            ]
+            problem = dataclasses.replace(
+                problem, states_init=np.vstack(warm_states), params_init=result.params
+            )
+            setup = dataclasses.replace(setup, problem=problem)
+            result = self._solve(problem, setup.random_state)
+            build_time += result.build_time
+            solve_time += result.solve_time
+            previous, defect = defect, self._rollout_defect(problem, result, setup)
+            if defect > previous:
+                # The finer grid led IPOPT to a worse local optimum; keep the
+                # previous one.
+                setup, result, defect = previous_setup, previous_result, previous
+                break
+            if defect > 0.5 * previous:
+                # Discretisation error falls by far more than half when the
+                # spacing halves; a gap that does not is the rollout's own
+                # sensitivity to small errors, which finer grids cannot cure.
+                break
+        result.build_time, result.solve_time = build_time, solve_time
+        self.rollout_defect_ = defect
+        if defect > self.refinement_tol:
+            warnings.warn(
+                f"The learned ODE integrated from the fitted initial state departs from "
+                f"the fitted trajectory by {defect:.3g} standard deviations (refinement_tol="
+                f"{self.refinement_tol:g}) after {self.n_refinements_} grid refinement(s). "
+                "The model is sensitive to small changes of the state, so predictions may "
+                "drift from the data; more data, inputs that drive the system, or a larger "
+                "alpha usually help.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return setup, result
 
     def _set_up_fit(self, X, y, trajectory, layer_sizes_hidden):
         """Fit the scaling and build the problem; return what storing the result needs."""
@@ -624,7 +761,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             problem.n_parameters,
             int(problem.n_observed),
         )
-        return _FitSetup(problem, random_state, ids, t, inputs, trajectory_rows, layer_sizes)
+        return _FitSetup(problem, random_state, ids, t, inputs, trajectory_rows, layer_sizes, y=y)
 
     def _finish_fit(self, result, setup, start):
         """Store the fitted attributes; warn when IPOPT did not converge."""

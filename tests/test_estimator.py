@@ -159,3 +159,33 @@ def test_predict_without_solver_packages(oscillator_model, tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_refinement_reduces_rollout_defect():
+    # Two elements of degree 3 cannot follow a full period of the oscillator;
+    # the rollout of the learned ODE then leaves the collocation states.
+    t = np.linspace(0.0, 2 * np.pi, 40)
+    options = dict(hidden_layer_sizes=(8,), alpha=1e-5, n_collocation=7, random_state=0)
+    coarse = CollocationNeuralODE(max_refinements=0, **options)
+    with pytest.warns(UserWarning, match="departs from the fitted trajectory"):
+        coarse.fit(t, harmonic_oscillator(t))
+    assert coarse.n_refinements_ == 0
+    assert coarse.rollout_defect_ > 0.1
+
+    refined = CollocationNeuralODE(max_refinements=3, **options).fit(t, harmonic_oscillator(t))
+    assert refined.n_refinements_ >= 1
+    assert refined.rollout_defect_ <= 0.1
+    assert refined.collocation_times_[0].size == 6 * 2**refined.n_refinements_ + 1
+    np.testing.assert_allclose(refined.predict(t), harmonic_oscillator(t), atol=5e-2)
+
+
+def test_refinement_stops_when_defect_persists(monkeypatch):
+    # A gap that does not shrink with the grid is sensitivity, not
+    # discretisation error: one refinement, then a warning.
+    monkeypatch.setattr(CollocationNeuralODE, "_rollout_defect", lambda self, *args: 1.0)
+    t = np.linspace(0.0, 3.0, 30)
+    model = CollocationNeuralODE(hidden_layer_sizes=(4,), max_refinements=3, random_state=0)
+    with pytest.warns(UserWarning, match=r"departs from the fitted trajectory by 1 standard"):
+        model.fit(t, np.exp(-t))
+    assert model.n_refinements_ == 1
+    assert model.rollout_defect_ == 1.0
