@@ -201,7 +201,8 @@ class _Evaluator:
         )
 
         # Hessian of the Lagrangian, upper triangle. The objective part is
-        # constant: (2/|O|) P^T M_i P for each state i, and 2 alpha I.
+        # constant: (2/|O|) P^T M_i P for each state i, and (2 alpha + w) I
+        # with w the weight of the proximal term.
         weight = 2.0 / problem.n_observed
         obj_rows, obj_cols, obj_values = [], [], []
         P = problem.obs_matrix.tocsc()
@@ -214,7 +215,7 @@ class _Evaluator:
         params_ids = self.n_state_vars + np.arange(n_params)
         obj_rows.append(params_ids)
         obj_cols.append(params_ids)
-        obj_values.append(np.full(n_params, 2.0 * problem.alpha))
+        obj_values.append(np.full(n_params, 2.0 * problem.alpha + problem.prox_weight))
         self.obj_hess_values = np.concatenate(obj_values)
         n_obj = self.obj_hess_values.size
 
@@ -251,7 +252,10 @@ class _Evaluator:
         states, params = self.split(x)
         error = problem.obs_mask * (self.P @ states - problem.obs_values)
         grad_states = (2.0 / problem.n_observed) * (self.PT @ error)
-        return np.concatenate([grad_states.ravel(), 2.0 * problem.alpha * params])
+        grad_params = 2.0 * problem.alpha * params
+        if problem.prox_weight:
+            grad_params = grad_params + problem.prox_weight * problem.prox_offset(params)
+        return np.concatenate([grad_states.ravel(), grad_params])
 
     def constraints(self, x):
         states, params = self.split(x)
