@@ -87,10 +87,11 @@ def _window_rows(rows, n_windows, overlap):
 class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
     """Train a :class:`CollocationNeuralODE` by consensus ADMM over data batches.
 
-    Each batch is a collocation problem of its own, solved by IPOPT with a
-    proximal term that pulls its weights towards the consensus; the
-    sub-problems of one iteration run in parallel through joblib. The model
-    has the same weights, scaling and ``predict`` as the wrapped estimator.
+    Each batch is a collocation problem of its own, which IPOPT solves with
+    a proximal term that pulls the batch's weights towards the consensus.
+    The sub-problems of one iteration run in parallel through joblib. The
+    fitted model has the weights, scaling and ``predict`` of the wrapped
+    estimator.
 
     Parameters
     ----------
@@ -229,7 +230,7 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
     # Batches
 
     def _make_batches(self, ids, trajectory_rows, t):
-        """Return the rows of each batch as a list of per-trajectory pieces, and their trajectory indices."""
+        """Return the rows of each batch, one array per trajectory piece, and the pieces' trajectory indices."""
         if self.batching == "trajectories":
             if len(ids) < self.n_batches:
                 raise ValueError(
@@ -479,8 +480,8 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
         """Return a fitted CollocationNeuralODE with the consensus weights.
 
         The node times and states of each trajectory are those of its pieces
-        in batch order; with overlapping windows a piece's nodes before the
-        end of the previous piece are left out.
+        in batch order. With overlapping windows, the nodes of a piece that
+        lie before the end of the previous piece are left out.
         """
         node_times = [[] for _ in ids]
         node_states = [[] for _ in ids]
@@ -546,9 +547,11 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
         )
 
     def __sklearn_tags__(self):
+        # Inputs and targets are those of the wrapped estimator.
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.input_tags.allow_nan = False
-        tags.regressor_tags.poor_score = True
+        wrapped = CollocationNeuralODE() if self.estimator is None else self.estimator
+        wrapped_tags = wrapped.__sklearn_tags__()
+        tags.input_tags = wrapped_tags.input_tags
+        tags.target_tags = wrapped_tags.target_tags
+        tags.regressor_tags = wrapped_tags.regressor_tags
         return tags
