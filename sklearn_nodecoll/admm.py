@@ -327,7 +327,9 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
             self._fitted_copy(template, result, problem, ids[members], t, inputs, rows, layer_sizes)
             for result, problem, members, rows in zip(results, problems, batch_members, batch_rows)
         ]
-        objective = template.alpha * float(z @ z) + sum(
+        # Each batch objective carries alpha ||z||^2 and the weights 1 / w_k
+        # sum to one, so the sum counts the penalty once.
+        objective = sum(
             problem.objective(batch_states, z) / weight
             for problem, batch_states, weight in zip(problems, states, batch_weights)
         )

@@ -73,6 +73,7 @@ def test_one_batch_reproduces_monolithic_fit():
     np.testing.assert_allclose(packed(admm), packed(monolithic), rtol=0, atol=1e-8)
     np.testing.assert_allclose(admm.y0_, monolithic.y0_, rtol=0, atol=1e-8)
     np.testing.assert_allclose(admm.predict(t), monolithic.predict(t), rtol=0, atol=1e-6)
+    assert admm.objective_ == pytest.approx(monolithic.objective_, rel=1e-9)
 
 
 def test_windows_reach_consensus_and_fit():
