@@ -47,7 +47,7 @@ def make_data(n_samples, horizon, noise, seed):
     return t_train, y_train, t_test, y_test
 
 
-def test_mse(model, t_test, y_test):
+def rollout_mse(model, t_test, y_test):
     """Return the MSE of a rollout from the true state at ``t_test[0]``."""
     predicted = model.simulate(t_test, y_test[0], u=np.cos(t_test)[:, None])
     return float(np.mean((predicted - y_test) ** 2))
@@ -91,7 +91,7 @@ def main():
             monolithic = CollocationNeuralODE(**base.get_params()).fit(X, y_train)
             times.append(time.perf_counter() - start)
         rows.append(
-            ("monolithic", np.median(times), test_mse(monolithic, t_test, y_test),
+            ("monolithic", np.median(times), rollout_mse(monolithic, t_test, y_test),
              f"IPOPT {monolithic.termination_condition_}, {monolithic.n_iter_} iterations")
         )
     for n_jobs in args.jobs:
@@ -110,7 +110,7 @@ def main():
             admm.fit(X, y_train)
             times.append(time.perf_counter() - start)
         rows.append(
-            (f"ADMM {args.batches} windows, n_jobs={n_jobs}", np.median(times), test_mse(admm, t_test, y_test),
+            (f"ADMM {args.batches} windows, n_jobs={n_jobs}", np.median(times), rollout_mse(admm, t_test, y_test),
              f"{admm.termination_condition_} after {admm.n_iter_} iterations, primal "
              f"{admm.primal_residuals_[-1]:.3g}/{admm.primal_tolerances_[-1]:.3g}, dual "
              f"{admm.dual_residuals_[-1]:.3g}/{admm.dual_tolerances_[-1]:.3g}, final rho "

@@ -175,3 +175,14 @@ def test_dask_cluster_matches_local_run():
 
     np.testing.assert_allclose(packed(remote), packed(local), rtol=0, atol=1e-10)
     np.testing.assert_allclose(remote.primal_residuals_, local.primal_residuals_, rtol=1e-8)
+
+
+def test_windows_overlap_into_next_window():
+    from sklearn_nodecoll.admm import _window_rows
+
+    rows = np.arange(10, 20)
+    windows = _window_rows(rows, 3, overlap=2)
+
+    np.testing.assert_array_equal(windows[0], [10, 11, 12, 13, 14, 15])
+    np.testing.assert_array_equal(windows[1], [14, 15, 16, 17, 18])
+    np.testing.assert_array_equal(windows[2], [17, 18, 19])
