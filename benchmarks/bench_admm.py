@@ -60,6 +60,7 @@ def main():
     parser.add_argument("--batches", type=int, default=8, help="number of ADMM windows")
     parser.add_argument("--rho", type=float, default=0.1, help="initial ADMM penalty")
     parser.add_argument("--max-iter", type=int, default=50, help="maximum ADMM iterations")
+    parser.add_argument("--tol", type=float, default=1e-3, help="relative tolerance of the ADMM residuals")
     parser.add_argument("--overlap", type=int, default=0, help="samples shared by neighbouring windows")
     parser.add_argument("--repeats", type=int, default=1, help="fits per variant; the median time is reported")
     parser.add_argument("--skip-monolithic", action="store_true", help="fit only the ADMM variants")
@@ -103,6 +104,7 @@ def main():
                 overlap=args.overlap,
                 rho=args.rho,
                 max_iter=args.max_iter,
+                tol=args.tol,
                 n_jobs=n_jobs,
                 verbose=args.verbose,
             )
