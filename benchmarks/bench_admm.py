@@ -61,6 +61,7 @@ def main():
     parser.add_argument("--rho", type=float, default=0.1, help="initial ADMM penalty")
     parser.add_argument("--max-iter", type=int, default=50, help="maximum ADMM iterations")
     parser.add_argument("--tol", type=float, default=1e-3, help="relative tolerance of the ADMM residuals")
+    parser.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance per weight of the ADMM residuals")
     parser.add_argument("--overlap", type=int, default=0, help="samples shared by neighbouring windows")
     parser.add_argument("--repeats", type=int, default=1, help="fits per variant; the median time is reported")
     parser.add_argument("--skip-monolithic", action="store_true", help="fit only the ADMM variants")
@@ -105,6 +106,7 @@ def main():
                 rho=args.rho,
                 max_iter=args.max_iter,
                 tol=args.tol,
+                atol=args.atol,
                 n_jobs=n_jobs,
                 verbose=args.verbose,
             )
