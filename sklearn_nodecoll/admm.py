@@ -180,9 +180,9 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
 
     NOTE: windows are not an exact split of the monolithic problem, because
     each window has its own free initial state. On a forced Van der Pol
-    oscillator with 2000 samples, 8 windows reached a rollout test MSE 2.4
-    to 6 times that of the monolithic fit, depending on ``tol`` and
-    ``overlap`` (``benchmarks/bench_admm.py`` and ``benchmarks/README.md``).
+    oscillator with 2000 samples, 8 windows reached a rollout test MSE 1.8
+    to 6 times that of the monolithic fit, depending on ``rho``, ``tol``,
+    ``atol``, ``max_iter`` and ``overlap`` (``benchmarks/bench_admm.py`` and ``benchmarks/README.md``).
     """
 
     _parameter_constraints = {
