@@ -106,7 +106,7 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
         Number of batches.
     batching : {"windows", "trajectories"}, default="windows"
         ``"windows"`` cuts every trajectory into ``n_batches`` contiguous
-        time windows of equal numbers of samples, and batch ``k`` holds
+        time windows of equal numbers of samples, and batch ``k`` contains
         window ``k`` of every trajectory. Each window has its own free
         initial state, so the states need not be continuous across windows.
         ``"trajectories"`` deals whole trajectories, in sorted id order,
