@@ -14,62 +14,13 @@ of it through CasADi callbacks.
 """
 
 import time
-from dataclasses import dataclass, field
 
 import casadi as ca
 import numpy as np
 import scipy.sparse as sp
 
 from . import network
-
-# IPOPT return statuses after which the iterate is a local optimum.
-CONVERGED_STATUSES = ("Solve_Succeeded", "Solved_To_Acceptable_Level")
-# Statuses after which the last iterate is kept and a ConvergenceWarning raised.
-LIMIT_STATUSES = (
-    "Maximum_Iterations_Exceeded",
-    "Maximum_CpuTime_Exceeded",
-    "Maximum_WallTime_Exceeded",
-    "User_Requested_Stop",
-)
-
-
-@dataclass
-class SolveResult:
-    """Outcome of one IPOPT solve.
-
-    Attributes
-    ----------
-    states : ndarray of shape (n_nodes, n_states)
-    params : ndarray of shape (n_parameters,)
-    status : str
-        IPOPT's return status, for example ``"Solve_Succeeded"``.
-    success : bool
-        Whether ``status`` is one of :data:`CONVERGED_STATUSES`.
-    n_iter : int
-    objective : float
-    build_time, solve_time : float
-        Seconds spent building the program and inside IPOPT.
-    history : dict of str to ndarray
-        Per-iteration ``objective``, ``constraint_violation`` and
-        ``dual_infeasibility`` from IPOPT's iteration log.
-    backend : str
-        The backend and, for Pyomo, the route to IPOPT that produced this.
-    nl_write_time : float
-        Seconds spent writing an NL file; zero when none was written.
-    """
-
-    states: np.ndarray
-    params: np.ndarray
-    status: str
-    success: bool
-    n_iter: int
-    objective: float
-    build_time: float
-    solve_time: float
-    history: dict = field(default_factory=dict)
-    backend: str = "casadi"
-    nl_write_time: float = 0.0
-
+from ._solve_result import CONVERGED_STATUSES, LIMIT_STATUSES, SolveResult  # noqa: F401
 
 def casadi_forward(x, theta, layer_sizes, activation):
     """Evaluate the network on CasADi symbols with the packing of ``network``.
@@ -205,7 +156,8 @@ class _Evaluator:
         )
 
         # Hessian of the Lagrangian, upper triangle. The objective part is
-        # constant: (2/|O|) P^T M_i P for each state i, and 2 alpha I.
+        # constant: (2/|O|) P^T M_i P for each state i, and (2 alpha + w) I
+        # with w the weight of the proximal term.
         weight = 2.0 / problem.n_observed
         obj_rows, obj_cols, obj_values = [], [], []
         P = problem.obs_matrix.tocsc()
@@ -218,7 +170,7 @@ class _Evaluator:
         params_ids = self.n_state_vars + np.arange(n_params)
         obj_rows.append(params_ids)
         obj_cols.append(params_ids)
-        obj_values.append(np.full(n_params, 2.0 * problem.alpha))
+        obj_values.append(np.full(n_params, 2.0 * problem.alpha + problem.prox_weight))
         self.obj_hess_values = np.concatenate(obj_values)
         n_obj = self.obj_hess_values.size
 
@@ -255,7 +207,10 @@ class _Evaluator:
         states, params = self.split(x)
         error = problem.obs_mask * (self.P @ states - problem.obs_values)
         grad_states = (2.0 / problem.n_observed) * (self.PT @ error)
-        return np.concatenate([grad_states.ravel(), 2.0 * problem.alpha * params])
+        grad_params = 2.0 * problem.alpha * params
+        if problem.prox_weight:
+            grad_params = grad_params + problem.prox_weight * problem.prox_offset(params)
+        return np.concatenate([grad_states.ravel(), grad_params])
 
     def constraints(self, x):
         states, params = self.split(x)

@@ -206,7 +206,18 @@ def _add_objective(model, problem):
         expr=problem.alpha * _sum(v**2 for v in parameter_variables(model)),
         doc="L2 penalty on all weights and biases",
     )
-    model.objective = pyo.Objective(expr=model.misfit + model.penalty, sense=pyo.minimize)
+    objective = model.misfit + model.penalty
+    if problem.prox_weight:
+        # The proximal term of a consensus ADMM sub-problem.
+        center = np.zeros(problem.n_parameters) if problem.prox_center is None else problem.prox_center
+        model.proximal = pyo.Expression(
+            expr=0.5
+            * problem.prox_weight
+            * _sum((v - c) ** 2 for v, c in zip(parameter_variables(model), center)),
+            doc="proximal term (w / 2) ||theta - center||^2",
+        )
+        objective = objective + model.proximal
+    model.objective = pyo.Objective(expr=objective, sense=pyo.minimize)
 
 
 def parameter_variables(model):

@@ -17,6 +17,11 @@ class SolverError(RuntimeError):
         self.status = status
         self.n_attempts = n_attempts
 
+    def __reduce__(self):
+        # The default reduction passes only the message back to __init__,
+        # which also needs the status; joblib workers pickle exceptions.
+        return (type(self), (self.args[0], self.status, self.n_attempts))
+
 
 class IntegrationError(RuntimeError):
     """Integrating the learned ODE failed or the solution blew up."""

@@ -89,6 +89,11 @@ class CollocationProblem:
         Node indices of each trajectory; the first is its initial node.
     grids : list of collocation.Grid
         The grid of each trajectory, in scaled time.
+    prox_weight : float, default=0.0
+        Weight ``w`` of the proximal term ``(w / 2) ||theta - prox_center||^2``
+        added to the objective; consensus ADMM sets it in its sub-problems.
+    prox_center : ndarray of shape (n_parameters,) or None, default=None
+        Centre of the proximal term; None means zero.
     """
 
     layer_sizes: tuple
@@ -105,6 +110,8 @@ class CollocationProblem:
     params_init: np.ndarray
     trajectory_nodes: list = field(default_factory=list)
     grids: list = field(default_factory=list)
+    prox_weight: float = 0.0
+    prox_center: np.ndarray = None
 
     @property
     def n_nodes(self):
@@ -134,7 +141,17 @@ class CollocationProblem:
     def objective(self, states, params):
         """Evaluate the objective at node states and packed parameters."""
         error = self.obs_mask * (self.obs_matrix @ states - self.obs_values)
-        return float(np.sum(error**2) / self.n_observed + self.alpha * params @ params)
+        value = np.sum(error**2) / self.n_observed + self.alpha * params @ params
+        if self.prox_weight:
+            offset = self.prox_offset(params)
+            value += 0.5 * self.prox_weight * offset @ offset
+        return float(value)
+
+    def prox_offset(self, params):
+        """Return ``params - prox_center``, the argument of the proximal term."""
+        if self.prox_center is None:
+            return params
+        return params - self.prox_center
 
     def residuals(self, states, params):
         """Evaluate ``D Y - f_theta(Y, u)`` at every collocation row.

@@ -1,5 +1,7 @@
 """The Pyomo backend states and solves the same program as the CasADi backend."""
 
+import dataclasses
+
 import numpy as np
 import pyomo.environ as pyo
 import pytest
@@ -141,6 +143,17 @@ def test_model_matches_numpy_problem(activation, hidden):
     assert pyo.value(model.objective) == pytest.approx(expected_objective, rel=1e-12)
     expected_residuals = problem.residuals(problem.states_init, problem.params_init)
     np.testing.assert_allclose(collocation_residuals(model), expected_residuals, rtol=1e-12, atol=1e-12)
+
+
+def test_model_includes_proximal_term():
+    problem = random_problem("tanh", (3,), n_inputs=1)
+    center = np.random.default_rng(4).standard_normal(problem.n_parameters)
+    problem = dataclasses.replace(problem, prox_weight=0.7, prox_center=center)
+    model = _pyomo_backend.build_model(problem)
+    expected_objective = problem.objective(problem.states_init, problem.params_init)
+    assert pyo.value(model.objective) == pytest.approx(expected_objective, rel=1e-12)
+    offset = problem.params_init - center
+    assert pyo.value(model.proximal) == pytest.approx(0.35 * offset @ offset, rel=1e-12)
 
 
 def test_state_bound_limits_fit():

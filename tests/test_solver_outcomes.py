@@ -1,6 +1,7 @@
 """What a fit does when IPOPT stops early, fails, or runs out of time."""
 
 import dataclasses
+import pickle
 import time
 
 import numpy as np
@@ -158,3 +159,11 @@ def test_same_random_state_same_weights():
         np.testing.assert_array_equal(W_first, W_second)
     np.testing.assert_array_equal(first.y0_, second.y0_)
     assert not np.array_equal(first.coefs_[0], other.coefs_[0])
+
+
+def test_solver_error_survives_pickle():
+    error = SolverError("IPOPT failed", status="Restoration_Failed", n_attempts=3)
+    restored = pickle.loads(pickle.dumps(error))
+    assert str(restored) == "IPOPT failed"
+    assert restored.status == "Restoration_Failed"
+    assert restored.n_attempts == 3

@@ -1,0 +1,188 @@
+import dataclasses
+import logging
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from sklearn_nodecoll import CollocationNeuralODE, SolverError, _casadi_backend, network
+from sklearn_nodecoll.admm import BatchedADMMRegressor
+
+
+def damped_oscillator(t_end=8.0, n_samples=80, y0=(1.0, 0.0), noise=0.0, seed=0):
+    t = np.linspace(0.0, t_end, n_samples)
+    solution = solve_ivp(
+        lambda _, y: [y[1], -y[0] - 0.2 * y[1]], (0.0, t_end), y0, t_eval=t, rtol=1e-10, atol=1e-10
+    )
+    y = solution.y.T + noise * np.random.default_rng(seed).standard_normal((n_samples, 2))
+    return t, y, solution.y.T
+
+
+def small_estimator(**params):
+    defaults = dict(hidden_layer_sizes=(4,), alpha=1e-3, random_state=0, tol=1e-9)
+    defaults.update(params)
+    return CollocationNeuralODE(**defaults)
+
+
+def packed(model):
+    return network.pack(model.coefs_, model.intercepts_)
+
+
+def test_prox_term_matches_finite_differences():
+    t, y, _ = damped_oscillator(n_samples=20)
+    model = small_estimator(max_iter=0)
+    with pytest.warns(Warning):
+        model.fit(t, y)
+    # Rebuild the fitted problem and add a proximal term around a random centre.
+    template = small_estimator()
+    template._validate_fit_data(t, y, None)
+    template.scaling_ = model.scaling_
+    layer_sizes = model.layer_sizes_
+    rows = [np.arange(t.size)]
+    problem = template._build_problem(t, y, np.zeros((t.size, 0)), rows, layer_sizes, np.random.RandomState(0))
+    rng = np.random.default_rng(1)
+    problem = dataclasses.replace(
+        problem, prox_weight=0.7, prox_center=rng.standard_normal(problem.n_parameters)
+    )
+    evaluator = _casadi_backend._Evaluator(problem)
+    x = rng.standard_normal(evaluator.n_vars)
+    step = 1e-6
+    gradient = evaluator.objective_gradient(x)
+    for index in (0, evaluator.n_state_vars, evaluator.n_vars - 1):
+        shift = np.zeros_like(x)
+        shift[index] = step
+        numeric = (evaluator.objective(x + shift) - evaluator.objective(x - shift)) / (2 * step)
+        assert gradient[index] == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+
+    # The Hessian of the objective alone (no constraint multipliers) on the
+    # diagonal of the weights is 2 alpha + prox_weight.
+    hessian = evaluator.lagrangian_hessian(x, 1.0, np.zeros(evaluator.n_rows * problem.n_states))
+    dense = np.zeros((evaluator.n_vars, evaluator.n_vars))
+    dense[evaluator.hess.rows, evaluator.hess.cols] = hessian
+    last = evaluator.n_vars - 1
+    assert dense[last, last] == pytest.approx(2 * problem.alpha + 0.7, rel=1e-12)
+
+
+def test_one_batch_reproduces_monolithic_fit():
+    t, y, _ = damped_oscillator(noise=0.01)
+    monolithic = small_estimator().fit(t, y)
+    admm = BatchedADMMRegressor(small_estimator(), n_batches=1, rho=1.0, tol=1e-8, atol=1e-10).fit(t, y)
+
+    assert admm.converged_
+    assert admm.termination_condition_ == "converged"
+    np.testing.assert_allclose(packed(admm), packed(monolithic), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(admm.y0_, monolithic.y0_, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(admm.predict(t), monolithic.predict(t), rtol=0, atol=1e-6)
+    assert admm.objective_ == pytest.approx(monolithic.objective_, rel=1e-9)
+
+
+def test_windows_reach_consensus_and_fit():
+    t, y, truth = damped_oscillator(t_end=12.0, n_samples=120, noise=0.01)
+    admm = BatchedADMMRegressor(
+        small_estimator(tol=1e-8), n_batches=3, rho=1.0, tol=1e-3, atol=1e-3, max_iter=60
+    ).fit(t, y)
+
+    assert admm.converged_, admm.primal_residuals_[-5:]
+    assert admm.primal_residuals_[-1] <= admm.primal_tolerances_[-1]
+    assert admm.dual_residuals_[-1] <= admm.dual_tolerances_[-1]
+    assert admm.primal_residuals_.shape == (admm.n_iter_,)
+    assert admm.rho_history_.shape == (admm.n_iter_,)
+    assert len(admm.estimators_) == 3
+    # Every sub-estimator's weights are within the primal tolerance of the consensus.
+    for sub in admm.estimators_:
+        assert np.linalg.norm(packed(sub) - packed(admm)) <= admm.primal_tolerances_[-1]
+    # The windows start at the first sample of their rows.
+    np.testing.assert_allclose([sub.t0_[0] for sub in admm.estimators_], [0.0, t[40], t[80]])
+    # A rollout of the consensus model from the fitted initial state follows
+    # the truth (states of variance about 0.2). The monolithic fit reaches
+    # an MSE of 2e-4 here and ADMM 4e-3: the windows' free initial states
+    # and the small network leave the consensus a worse local optimum.
+    mse = np.mean((admm.predict(t) - truth) ** 2)
+    assert mse < 1e-2
+    plain = admm.consensus_estimator_
+    assert isinstance(plain, CollocationNeuralODE)
+    np.testing.assert_allclose(plain.predict(t), admm.predict(t))
+
+
+def test_trajectory_batches_predict_each_trajectory():
+    t1, y1, truth1 = damped_oscillator(y0=(1.0, 0.0), n_samples=50)
+    t2, y2, truth2 = damped_oscillator(y0=(-0.5, 1.0), n_samples=50)
+    X = np.concatenate([t1, t2])
+    y = np.vstack([y1, y2])
+    ids = np.repeat(["a", "b"], 50)
+    admm = BatchedADMMRegressor(
+        small_estimator(), n_batches=2, batching="trajectories", rho=1.0, atol=1e-3, max_iter=60
+    ).fit(X, y, trajectory=ids)
+
+    assert list(admm.trajectories_) == ["a", "b"]
+    assert admm.converged_
+    # With 4 hidden units even the monolithic fit misses the initial states
+    # by up to 0.08 here.
+    np.testing.assert_allclose(admm.y0_, [truth1[0], truth2[0]], atol=0.15)
+    assert admm.score(X, y, trajectory=ids) > 0.99
+
+
+def test_verbose_logs_one_line_per_iteration(caplog):
+    t, y, _ = damped_oscillator(n_samples=40)
+    with caplog.at_level(logging.INFO, logger="sklearn_nodecoll.admm"):
+        admm = BatchedADMMRegressor(small_estimator(), n_batches=2, max_iter=3, verbose=1)
+        with pytest.warns(Warning, match="ADMM stopped after max_iter=3"):
+            admm.fit(t, y)
+    iteration_lines = [r for r in caplog.records if r.getMessage().startswith("ADMM iteration")]
+    assert len(iteration_lines) == admm.n_iter_ == 3
+    assert admm.termination_condition_ == "max_iter_reached"
+
+
+def test_sub_problem_failure_names_batch_and_status(monkeypatch):
+    t, y, _ = damped_oscillator(n_samples=60)
+    solve = _casadi_backend.solve
+
+    def failing_second_window(problem, *args, **kwargs):
+        result = solve(problem, *args, **kwargs)
+        if problem.node_times[0] > 0:
+            result.status, result.success = "Restoration_Failed", False
+        return result
+
+    monkeypatch.setattr(_casadi_backend, "solve", failing_second_window)
+    admm = BatchedADMMRegressor(small_estimator(n_restarts=1), n_batches=2, n_jobs=1)
+    with pytest.raises(SolverError, match="batch 1 in ADMM iteration 1 with status Restoration_Failed") as info:
+        admm.fit(t, y)
+    assert info.value.status == "Restoration_Failed"
+    assert info.value.n_attempts == 2
+
+
+def test_too_many_windows_rejected():
+    t, y, _ = damped_oscillator(n_samples=10)
+    with pytest.raises(ValueError, match="Window 0 of trajectory 0 has 2 distinct time"):
+        BatchedADMMRegressor(small_estimator(), n_batches=5).fit(t, y)
+    with pytest.raises(ValueError, match="needs at least n_batches=2 trajectories, got 1"):
+        BatchedADMMRegressor(small_estimator(), n_batches=2, batching="trajectories").fit(t, y)
+
+
+def test_dask_cluster_matches_local_run():
+    distributed = pytest.importorskip("dask.distributed")
+    from joblib import parallel_config
+
+    t, y, _ = damped_oscillator(n_samples=60, noise=0.01)
+    params = dict(n_batches=2, rho=1.0, max_iter=4, random_state=0)
+    with pytest.warns(Warning, match="ADMM stopped"):
+        local = BatchedADMMRegressor(small_estimator(), n_jobs=1, **params).fit(t, y)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster, distributed.Client(cluster):
+        with parallel_config(backend="dask"), pytest.warns(Warning, match="ADMM stopped"):
+            remote = BatchedADMMRegressor(small_estimator(), n_jobs=2, **params).fit(t, y)
+
+    np.testing.assert_allclose(packed(remote), packed(local), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(remote.primal_residuals_, local.primal_residuals_, rtol=1e-8)
+
+
+def test_windows_overlap_into_next_window():
+    from sklearn_nodecoll.admm import _window_rows
+
+    rows = np.arange(10, 20)
+    windows = _window_rows(rows, 3, overlap=2)
+
+    np.testing.assert_array_equal(windows[0], [10, 11, 12, 13, 14, 15])
+    np.testing.assert_array_equal(windows[1], [14, 15, 16, 17, 18])
+    np.testing.assert_array_equal(windows[2], [17, 18, 19])
