@@ -41,8 +41,9 @@ AUTO_ELEMENTS_PER_TIME_SCALE = 1
 # Scaled states have this standard deviation, and the scaled time unit is
 # chosen so that their rate of change has this root-mean-square value. Both
 # set how much the penalty alpha * ||theta||^2 shrinks the network. On the
-# forced Van der Pol benchmark (benchmarks/bench_vanderpol.py, alpha=1e-3),
-# unit values gave a forecast MSE of 0.054 and these values 0.007.
+# forced Van der Pol benchmark (benchmarks/bench_vanderpol.py, alpha=1e-3,
+# Xavier weights, lowess_frac=0.1), unit values gave a forecast MSE of 0.054
+# and these values 0.007, the same for five seeds.
 SCALED_STATE_STD = 2.0
 SCALED_RATE_RMS = 0.5
 
@@ -720,9 +721,10 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 setup, result, defect = previous_setup, previous_result, previous
                 break
             if defect > 0.5 * previous:
-                # Discretisation error falls by far more than half when the
-                # spacing halves; a gap that does not is the rollout's own
-                # sensitivity to small errors, which finer grids cannot cure.
+                # Halving the spacing cuts the discretisation error of Radau
+                # collocation many times over (about 32-fold at degree 3). A
+                # gap that does not even halve most likely comes from the
+                # rollout's sensitivity to small errors, which no grid cures.
                 break
         result.build_time, result.solve_time = build_time, solve_time
         self.rollout_defect_ = defect
