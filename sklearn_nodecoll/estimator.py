@@ -126,8 +126,11 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         Initial weights: Glorot (Xavier) uniform draws, or those draws
         refined by fitting ``f_theta`` to the slopes of the initial node
         states (a least-squares problem in the weights alone; see
-        :mod:`sklearn_nodecoll.initialization`). Derivative matching cuts
-        the IPOPT iterations on long horizons.
+        :mod:`sklearn_nodecoll.initialization`). Derivative matching cut
+        IPOPT iterations on a forced Van der Pol record 10 times longer than
+        the usual one (22 against 30), and the cascaded-tanks and latent-state
+        tests pass only with it; on the usual horizon Xavier forecast better
+        (median test MSE 0.007 against 0.011 over five seeds).
     input_interpolation : {"linear", "previous"}, default="linear"
         How inputs between samples are interpolated, identically at the
         collocation nodes in ``fit`` and inside the integrator in ``predict``.
