@@ -186,3 +186,18 @@ def test_windows_overlap_into_next_window():
     np.testing.assert_array_equal(windows[0], [10, 11, 12, 13, 14, 15])
     np.testing.assert_array_equal(windows[1], [14, 15, 16, 17, 18])
     np.testing.assert_array_equal(windows[2], [17, 18, 19])
+
+
+def test_grid_search_over_wrapped_parameters():
+    from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+
+    t, y, _ = damped_oscillator(t_end=12.0, n_samples=90)
+    admm = BatchedADMMRegressor(small_estimator(tol=1e-6), n_batches=2, max_iter=5)
+    grid = {"estimator__alpha": [1e-4, 1e-1], "rho": [0.5]}
+    search = GridSearchCV(admm, grid, cv=TimeSeriesSplit(n_splits=2), n_jobs=2).fit(t, y)
+    assert search.cv_results_["mean_test_score"].shape == (2,)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_.estimator.alpha == search.best_params_["estimator__alpha"]
+    # A strong penalty shrinks the network towards zero dynamics, which
+    # cannot follow the oscillation, so the weaker penalty wins.
+    assert search.best_params_["estimator__alpha"] == 1e-4

@@ -22,7 +22,7 @@ DATA_EXAMPLES = {
 
 def test_examples_found():
     names = [path.name for path in EXAMPLES]
-    for expected in [*DATA_EXAMPLES, "plot_grid_search.py", "plot_convergence.py"]:
+    for expected in [*DATA_EXAMPLES, "plot_grid_search.py", "plot_convergence.py", "plot_admm_residuals.py"]:
         assert expected in names
 
 
