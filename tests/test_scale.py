@@ -40,12 +40,6 @@ def test_radau_element_matrix_exact(degree):
         np.testing.assert_allclose(D @ values, slopes, atol=1e-11)
 
 
-def test_radau_points_known_values():
-    np.testing.assert_allclose(collocation.radau_points(2), [1 / 3, 1.0], atol=1e-14)
-    expected = [(4 - np.sqrt(6)) / 10, (4 + np.sqrt(6)) / 10, 1.0]
-    np.testing.assert_allclose(collocation.radau_points(3), expected, atol=1e-14)
-
-
 @pytest.mark.parametrize("degree", [1, 2, 3, 4])
 def test_radau_grid_derivative_assembled(degree):
     bounds = np.array([-1.0, -0.3, 0.1, 1.2, 2.0])
