@@ -1,7 +1,7 @@
 """Benchmark CollocationNeuralODE against torchdiffeq and diffrax, side by side.
 
-Every fit runs in a fresh process (so that its peak resident memory is its
-own) with a wall-clock limit, and the tools take turns within each repeat,
+Every fit runs in a fresh process, so that its peak resident memory is its
+own, and under a wall-clock limit. The tools take turns within each repeat,
 so that a slow spell of a shared machine hits all of them alike. Tables
 give medians over the repeats; a peer's time ratio is the median over
 repeats of (peer fit time / this package's fit time in the same repeat).
@@ -178,10 +178,9 @@ def fit_peer(tool, case, seed, progress, epoch_fraction):
         )
     except Exception as error:  # noqa: BLE001 - any solver error is a result here
         message = str(error).strip().splitlines()
-        return {
-            "status": "failed",
-            "detail": f"{type(error).__name__}: {message[0] if message else ''}"[:200],
-        }
+        detail = f"{type(error).__name__}: {message[0] if message else ''}"[:200]
+        logger.warning("%s training failed: %s", tool, detail)
+        return {"status": "failed", "detail": detail}
     train_mse, test_mse = score_network(case, coefs, intercepts)
     return {
         "status": "done",
@@ -223,6 +222,7 @@ def run_isolated(task, time_limit):
     process = context.Process(target=run_worker, args=(task, messages))
     start = time.perf_counter()
     process.start()
+
     last_progress, result = None, None
     # Imports and data generation get a minute on top of the fit's limit.
     deadline = start + time_limit + 60.0
@@ -237,6 +237,7 @@ def run_isolated(task, time_limit):
             last_progress = payload
         else:
             result = payload
+
     if result is None:
         timed_out = process.is_alive()
         if timed_out:
@@ -407,6 +408,7 @@ def parse_arguments(argv=None):
         help="smoke run: tiny data, this package only, one repeat",
     )
     arguments = parser.parse_args(argv)
+
     if arguments.quick:
         arguments.tools = ["nodecoll"]
         arguments.repeats = 1

@@ -13,8 +13,9 @@ are those of Shapovalova and Tsay (2025) for their baselines:
   gradients by backpropagation through the solver steps.
 - diffrax: ``Tsit5`` with a PID step-size controller (rtol 1e-3, atol
   1e-6), dt0 1e-3, Adam with learning rate 1e-3, 1000 epochs on 20% then
-  30,000 on all samples, the training step compiled by ``equinox.filter_jit``,
-  default adjoint (recursive checkpointing) and default ``max_steps`` (4096).
+  30,000 on all samples. The training step is compiled by
+  ``equinox.filter_jit``. Adjoint (recursive checkpointing) and
+  ``max_steps`` (4096) are diffrax's defaults.
 
 Each fit returns the weights in the layout of ``sklearn_nodecoll.network``
 (``coefs[l]`` of shape (fan_in, fan_out)), so that all tools are scored by
