@@ -129,6 +129,19 @@ def read_table(path):
         raise TableError(f"{path}: the file is empty; expected a header row of column names.")
     if not rows:
         raise TableError(f"{path}: the file has a header but no data rows.")
+    # Every row must have the header's fields. Empty fields beyond them (a
+    # trailing comma) and missing fields under unnamed header cells are
+    # allowed; anything else, such as a decimal comma splitting a number in
+    # two, would shift or drop values silently.
+    for row_number, (line, cells) in enumerate(rows, start=1):
+        extra = cells[len(header) :]
+        missing_named = any(header[len(cells) :])
+        if any(cell.strip() for cell in extra) or missing_named:
+            raise TableError(
+                f"{path}: row {row_number} (line {line}) has {len(cells)} fields, but the "
+                f"header has {len(header)}. Check the delimiter and the decimal mark: "
+                "numbers must use a decimal point, and fields are separated by commas."
+            )
     named = [name for name in header if name]
     repeated = sorted({name for name in named if named.count(name) > 1})
     if repeated:

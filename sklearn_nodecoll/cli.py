@@ -121,7 +121,12 @@ def build_parser():
                      help="Seed of the weight initialisation (default: 0).")
 
     predict = subcommands.add_parser("predict", help="Predict with a saved model.")
-    predict.add_argument("model", type=Path, help="Model file written by 'fit'.")
+    predict.add_argument(
+        "model",
+        type=Path,
+        help="Model file written by 'fit'. It is a joblib pickle, which can run code "
+        "when loaded: load only files you trust.",
+    )
     predict.add_argument("data", type=Path,
                          help="CSV file with the times and the model's input columns.")
     _add_time_arguments(predict)
@@ -274,6 +279,11 @@ def _load_bundle(path):
         bundle = joblib.load(path)
     except FileNotFoundError:
         raise CommandError(f"Model file {path} not found.") from None
+    except Exception as error:  # noqa: BLE001 - unpickling raises many types
+        raise CommandError(
+            f"{path} is not a model written by '{PROGRAM} fit': loading it failed with "
+            f"{type(error).__name__}: {error}"
+        ) from None
     if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
         raise CommandError(
             f"{path} is not a model written by '{PROGRAM} fit' (format {MODEL_FORMAT})."

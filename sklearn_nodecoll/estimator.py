@@ -23,6 +23,22 @@ from .persistence import package_version, warn_on_version_mismatch
 
 logger = logging.getLogger(__name__)
 
+
+def _show_package_log():
+    """Send the package's INFO messages to standard error if logging is not configured.
+
+    ``verbose=1`` promises progress lines, but a script that never configured
+    ``logging`` would show nothing; a configured application keeps its own
+    handlers.
+    """
+    package_logger = logging.getLogger("sklearn_nodecoll")
+    if logging.getLogger().hasHandlers() or package_logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO)
+
 # At least this many distinct times per trajectory: two define only a line,
 # and LOWESS and the time-scale estimate need three.
 MIN_DISTINCT_TIMES = 3
@@ -140,7 +156,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         Maximum number of IPOPT iterations.
     max_time : float or None, default=None
         Wall-clock limit in seconds of all IPOPT solves of a fit together,
-        restarts included. Building the program is not counted.
+        restarts included. Building the program is not counted, and IPOPT
+        checks the limit once per iteration, so a solve can run over it by
+        one iteration.
     n_restarts : int, default=2
         After an IPOPT failure (not an iteration or time limit), solve again
         from a perturbed initial point at most this many times.
@@ -578,8 +596,13 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         return result
 
     def _call_backend(self, solve, problem, states_init, params_init, max_time):
+        message = (
+            f"IPOPT rejected an option in solver_options={self.solver_options!r} (an "
+            "unknown name, a value of the wrong type or out of range, or a linear solver "
+            "that this IPOPT build lacks; the casadi wheel has MUMPS only)."
+        )
         try:
-            return solve(
+            result = solve(
                 problem,
                 states_init,
                 params_init,
@@ -590,18 +613,22 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 solver_options=self.solver_options,
             )
         except RuntimeError as error:
-            # CasADi raises a bare RuntimeError when IPOPT rejects an option.
-            if "Invalid options" not in str(error):
+            # CasADi raises a bare RuntimeError when it or IPOPT rejects an option.
+            if "Invalid options" not in str(error) and "No such IPOPT option" not in str(error):
                 raise
-            raise ValueError(
-                f"IPOPT rejected an option in solver_options={self.solver_options!r} "
-                "(an unknown name, or a value of the wrong type or out of range); IPOPT "
-                "prints the offending option to standard output."
-            ) from error
+            raise ValueError(f"{message} {error}") from error
+        if result.status == "Invalid_Option":
+            # IPOPT reports some option values only once it starts; no
+            # restart can help, and its iteration count is then undefined.
+            raise ValueError(message)
+        return result
 
     @property
     def _log_progress(self):
-        return logger.info if self.verbose else logger.debug
+        if not self.verbose:
+            return logger.debug
+        _show_package_log()
+        return logger.info
 
     def fit(self, X, y, trajectory=None):
         """Fit the neural ODE to sampled trajectories.
@@ -1080,6 +1107,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         if t.ndim != 1:
             raise ValueError(f"t must be 1-D, got shape {t.shape}.")
         y0 = np.atleast_1d(np.asarray(y0, dtype=float))
+        if y0.shape == (1, self.n_states_):
+            # y0_ of a one-trajectory fit has this shape.
+            y0 = y0[0]
         if y0.shape != (self.n_states_,):
             raise ValueError(
                 f"y0 must have shape ({self.n_states_},), got {y0.shape}."

@@ -19,6 +19,7 @@ joblib round trips get the same check through the estimator's
 import importlib
 import json
 import warnings
+import zipfile
 
 import numpy as np
 
@@ -260,7 +261,7 @@ def load_model(path):
     """
     try:
         archive = np.load(path, allow_pickle=False)
-    except ValueError as error:
+    except (ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(
             f"{path} is not a model file written by save_model (a NumPy .npz archive); "
             "pickle files must be opened with pickle or joblib, and only if trusted."
@@ -270,16 +271,47 @@ def load_model(path):
     with archive:
         if _METADATA_KEY not in archive.files:
             raise ValueError(f"{path} has no {_METADATA_KEY!r} entry; it was not written by save_model.")
-        document = json.loads(str(archive[_METADATA_KEY]))
-        if document.get("format") != FORMAT_NAME:
+        try:
+            model = _decode_document(path, archive)
+        except (UntrustedTypeError, ValueError):
+            raise
+        except (
+            KeyError,
+            TypeError,
+            AttributeError,
+            IndexError,
+            RecursionError,
+            OSError,
+            EOFError,
+            zipfile.BadZipFile,
+        ) as error:
+            # A damaged or hand-edited file.
             raise ValueError(
-                f"{path} has format {document.get('format')!r}, expected {FORMAT_NAME!r}."
-            )
-        if document.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(
-                f"{path} uses format version {document['format_version']}, but this "
-                f"release reads up to version {FORMAT_VERSION}; upgrade sklearn-nodecoll."
-            )
-        model = _Decoder(archive).decode(document["model"])
+                f"{path} is not a valid model file written by save_model: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+    from .estimator import CollocationNeuralODE
+
+    if not isinstance(model, CollocationNeuralODE):
+        raise ValueError(
+            f"{path} holds a {type(model).__name__}, not a CollocationNeuralODE; it was not "
+            "written by save_model."
+        )
     warn_on_version_mismatch(model)
     return model
+
+
+def _decode_document(path, archive):
+    document = json.loads(str(archive[_METADATA_KEY]))
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        found = document.get("format") if isinstance(document, dict) else type(document).__name__
+        raise ValueError(f"{path} has format {found!r}, expected {FORMAT_NAME!r}.")
+    version = document.get("format_version", 0)
+    if not isinstance(version, int):
+        raise ValueError(f"{path} has format version {version!r}, expected an integer.")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} uses format version {version}, but this release reads up to "
+            f"version {FORMAT_VERSION}; upgrade sklearn-nodecoll."
+        )
+    return _Decoder(archive).decode(document["model"])

@@ -105,9 +105,12 @@ def _write(path, text):
         ("t,y,u\n0,1,0\n1,2,inf\n2,3,1\n", ["--states", "y", "--inputs", "u"],
          r"column 'u', row 2 \(line 3\): expected a finite number, got 'inf'"),
         ("t,y,y\n0,1,1\n", ["--states", "y"], r"column name 'y' appears more than once"),
+        ("t,x\n0,2,0\n0.5,2,479\n1,2,841\n", ["--states", "x"],
+         r"row 1 \(line 2\) has 3 fields, but the header has 2\. Check the delimiter"),
+        ("t,x\n0,1\n1\n2,3\n", ["--states", "x"], r"row 2 \(line 3\) has 1 fields, but the header has 2"),
     ],
     ids=["missing-column", "non-numeric", "unsorted", "empty", "header-only",
-         "empty-input", "infinite-input", "repeated-name"],
+         "empty-input", "infinite-input", "repeated-name", "decimal-comma", "short-row"],
 )
 def test_fit_reports_file_errors(tmp_path, capsys, content, arguments, message):
     data = _write(tmp_path / "data.csv", content)

@@ -43,6 +43,12 @@ def test_forecast_and_simulate_follow_solution(oscillator_model):
     np.testing.assert_allclose(simulated, expected, atol=5e-2)
 
 
+def test_simulate_accepts_fitted_y0(oscillator_model):
+    model, t = oscillator_model
+    assert model.y0_.shape == (1, 2)
+    np.testing.assert_array_equal(model.simulate(t, model.y0_), model.predict(t))
+
+
 def test_simulate_backwards_in_time(oscillator_model):
     model, _ = oscillator_model
     t = np.array([np.pi, 0.5 * np.pi, 0.0])

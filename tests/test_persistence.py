@@ -4,6 +4,7 @@ import io
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -312,3 +313,37 @@ def test_same_version_loads_silently(model, tmp_path):
         warnings.simplefilter("error")
         load_model(tmp_path / "model.npz")
         pickle.loads(pickle.dumps(model))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated", "list-document", "string-version", "no-model", "plain-dict"],
+)
+def test_damaged_file_raises_value_error(tmp_path, damage):
+    import json
+
+    model = CollocationNeuralODE(hidden_layer_sizes=(3,), random_state=0)
+    t = np.linspace(0.0, 2.0, 12)
+    model.fit(t, np.exp(-t))
+    path = tmp_path / "model.npz"
+    save_model(model, path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    key = next(name for name in arrays if arrays[name].dtype.kind == "U")
+    document = json.loads(str(arrays[key]))
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        if damage == "list-document":
+            document = [document]
+        elif damage == "string-version":
+            document["format_version"] = "2"
+        elif damage == "no-model":
+            del document["model"]
+        else:
+            document["model"] = {"plain": 1}
+        arrays[key] = np.array(json.dumps(document))
+        np.savez(path, **arrays)
+    # UntrustedTypeError, for an entry without a type tag, is a ValueError too.
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}|model file contains"):
+        load_model(path)

@@ -167,3 +167,14 @@ def test_solver_error_survives_pickle():
     assert str(restored) == "IPOPT failed"
     assert restored.status == "Restoration_Failed"
     assert restored.n_attempts == 3
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"linear_solver": "ma57"}, {"no_such_option": 1}],
+    ids=["solver-missing-from-build", "unknown-name"],
+)
+def test_unusable_ipopt_option_raises_value_error(options):
+    t, y = decay_data()
+    with pytest.raises(ValueError, match=r"IPOPT rejected an option in solver_options="):
+        CollocationNeuralODE(**SMALL, solver_options=options).fit(t, y)
