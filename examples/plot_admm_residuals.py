@@ -1,7 +1,7 @@
 """
-===========================================
+=============================================
 Consensus ADMM: residuals and penalty history
-===========================================
+=============================================
 
 ``BatchedADMMRegressor`` splits one long record into time windows, fits
 each window's collocation problem with its own copy of the network weights,
