@@ -173,7 +173,8 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
     Iteration 1 fits every batch without the proximal term, from the same
     initial weights; later iterations warm-start each batch from its last
     states and weights. The L2 penalty ``alpha`` of ``estimator`` stays in
-    every sub-problem, in the batch's share (see the module docstring). The iteration stops when both residuals are below
+    every sub-problem, in the batch's share (see the module docstring). The
+    iteration stops when both residuals are below
     ``sqrt(N p) atol + tol * scale``, with ``scale`` the larger of
     ``||theta||`` and ``sqrt(N) ||z||`` for the primal residual and
     ``rho ||u||`` for the dual one (Boyd et al. 2011, section 3.3.1).
@@ -182,7 +183,19 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
     each window has its own free initial state. On a forced Van der Pol
     oscillator with 2000 samples, 8 windows reached a rollout test MSE 1.8
     to 6 times that of the monolithic fit, depending on ``rho``, ``tol``,
-    ``atol``, ``max_iter`` and ``overlap`` (``benchmarks/bench_admm.py`` and ``benchmarks/README.md``).
+    ``atol``, ``max_iter`` and ``overlap`` (``benchmarks/bench_admm.py`` and
+    ``benchmarks/README.md``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nodecoll import BatchedADMMRegressor, CollocationNeuralODE
+    >>> t = np.linspace(0, 6, 60)
+    >>> y = np.column_stack([np.cos(t), -np.sin(t)])
+    >>> base = CollocationNeuralODE(hidden_layer_sizes=(4,), alpha=1e-5, random_state=0)
+    >>> model = BatchedADMMRegressor(base, n_batches=2, max_iter=20).fit(t, y)
+    >>> len(model.estimators_), bool(model.score(t, y) > 0.9)
+    (2, True)
     """
 
     _parameter_constraints = {

@@ -42,6 +42,12 @@ def chebyshev_lobatto_nodes(n_nodes):
     -------
     nodes : ndarray of shape (n_nodes,)
         ``-cos(pi * j / (n_nodes - 1))`` for ``j = 0, ..., n_nodes - 1``.
+
+    Examples
+    --------
+    >>> from sklearn_nodecoll.collocation import chebyshev_lobatto_nodes
+    >>> chebyshev_lobatto_nodes(5).round(4).tolist()
+    [-1.0, -0.7071, 0.0, 0.7071, 1.0]
     """
     if n_nodes < 2:
         raise ValueError(f"n_nodes must be at least 2, got {n_nodes}.")
@@ -86,6 +92,14 @@ def differentiation_matrix(nodes, weights=None):
     Returns
     -------
     D : ndarray of shape (n_nodes, n_nodes)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nodecoll.collocation import differentiation_matrix
+    >>> nodes = np.array([0.0, 0.5, 1.0])
+    >>> (differentiation_matrix(nodes) @ nodes**2).round(12).tolist()
+    [0.0, 1.0, 2.0]
     """
     nodes = np.asarray(nodes, dtype=float)
     if weights is None:
@@ -116,6 +130,14 @@ def interpolation_matrix(nodes, points, weights=None):
     P : ndarray of shape (n_points, n_nodes)
         Each row sums to one. A point that coincides with a node gets the
         unit row of that node.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nodecoll.collocation import interpolation_matrix
+    >>> nodes = np.array([0.0, 0.5, 1.0])
+    >>> (interpolation_matrix(nodes, [0.25, 0.5]) @ nodes**2).round(12).tolist()
+    [0.0625, 0.25]
     """
     nodes = np.asarray(nodes, dtype=float)
     points = np.atleast_1d(np.asarray(points, dtype=float))
@@ -145,6 +167,12 @@ def radau_points(degree):
     points : ndarray of shape (degree,)
         The roots of ``P_s(2x - 1) - P_{s-1}(2x - 1)`` with ``s = degree``,
         ``P`` the Legendre polynomials.
+
+    Examples
+    --------
+    >>> from sklearn_nodecoll.collocation import radau_points
+    >>> radau_points(2).round(6).tolist()
+    [0.333333, 1.0]
     """
     if degree < 1:
         raise ValueError(f"degree must be at least 1, got {degree}.")
@@ -229,6 +257,13 @@ def chebyshev_grid(t_start, t_end, n_nodes):
     -------
     grid : Grid
         With ``n_nodes - 1`` collocation rows: every node but the first.
+
+    Examples
+    --------
+    >>> from sklearn_nodecoll.collocation import chebyshev_grid
+    >>> grid = chebyshev_grid(0.0, 10.0, 9)
+    >>> grid.n_nodes, grid.diff_matrix.shape
+    (9, (8, 9))
     """
     if not t_end > t_start:
         raise ValueError(f"t_end must exceed t_start, got [{t_start}, {t_end}].")
@@ -272,6 +307,13 @@ def radau_grid(element_bounds, degree):
     grid : Grid
         With ``n_elements * degree + 1`` nodes and ``n_elements * degree``
         collocation rows.
+
+    Examples
+    --------
+    >>> from sklearn_nodecoll.collocation import radau_grid
+    >>> grid = radau_grid([0.0, 1.0, 3.0], degree=3)
+    >>> grid.n_nodes, grid.diff_matrix.nnz
+    (7, 24)
     """
     bounds = np.asarray(element_bounds, dtype=float)
     if bounds.ndim != 1 or bounds.size < 2:

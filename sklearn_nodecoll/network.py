@@ -57,6 +57,15 @@ def unpack(theta, layer_sizes):
         ``coefs[l]`` of shape (layer_sizes[l], layer_sizes[l + 1]).
     intercepts : list of ndarray
         ``intercepts[l]`` of shape (layer_sizes[l + 1],).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nodecoll import network
+    >>> theta = np.arange(network.n_parameters((2, 3, 2)), dtype=float)
+    >>> coefs, intercepts = network.unpack(theta, (2, 3, 2))
+    >>> [W.shape for W in coefs], bool((network.pack(coefs, intercepts) == theta).all())
+    ([(2, 3), (3, 2)], True)
     """
     theta = np.asarray(theta, dtype=float)
     expected = n_parameters(layer_sizes)
@@ -111,6 +120,15 @@ def forward(x, coefs, intercepts, activation):
     Returns
     -------
     output : ndarray of shape (n_points, n_outputs)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nodecoll import network
+    >>> coefs = [np.eye(2), np.eye(2)]
+    >>> intercepts = [np.zeros(2), np.zeros(2)]
+    >>> network.forward(np.array([[0.0, 1.0]]), coefs, intercepts, "identity").tolist()
+    [[0.0, 1.0]]
     """
     act = ACTIVATIONS[activation][0]
     a = x
@@ -130,6 +148,15 @@ def input_jacobian(x, coefs, intercepts, activation):
     Returns
     -------
     jacobian : ndarray of shape (n_outputs, n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nodecoll import network
+    >>> coefs = [2.0 * np.eye(2), np.eye(2)]
+    >>> intercepts = [np.zeros(2), np.zeros(2)]
+    >>> network.input_jacobian(np.zeros(2), coefs, intercepts, "tanh").tolist()
+    [[2.0, 0.0], [0.0, 2.0]]
     """
     act, act_prime = ACTIVATIONS[activation]
     a = np.asarray(x, dtype=float)

@@ -219,6 +219,18 @@ def save_model(model, path):
     TypeError
         If an attribute or parameter of the model has a type that the format
         cannot hold, for example a callable; the message names it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sklearn_nodecoll import CollocationNeuralODE, load_model, save_model
+    >>> t = np.linspace(0, 3, 30)
+    >>> model = CollocationNeuralODE(hidden_layer_sizes=(3,), random_state=0).fit(t, np.exp(-t))
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> save_model(model, path)
+    >>> bool((load_model(path).predict(t) == model.predict(t)).all())
+    True
     """
     from sklearn.utils.validation import check_is_fitted
 

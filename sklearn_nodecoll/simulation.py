@@ -36,6 +36,14 @@ def make_input_function(times, values, rule):
         Maps a scalar or an array of times of shape (n,) to shape
         (n_inputs,) or (n, n_inputs). Outside the samples it returns the
         first or last sample; callers check the range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nodecoll.simulation import make_input_function
+    >>> u = make_input_function(np.array([0.0, 1.0]), np.array([[0.0], [2.0]]), "linear")
+    >>> u(0.25).tolist()
+    [0.5]
     """
     times, inverse = np.unique(times, return_inverse=True)
     sums = np.zeros((times.size, values.shape[1]))

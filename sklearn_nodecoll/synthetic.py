@@ -25,6 +25,12 @@ def simulate_forced_van_der_pol(t, y0=(0.0, 1.0), mu=1.0, amplitude=1.0, frequen
     -------
     states : ndarray of shape (n_times, 2)
         Position x and velocity v.
+
+    Examples
+    --------
+    >>> from sklearn_nodecoll.synthetic import simulate_forced_van_der_pol
+    >>> simulate_forced_van_der_pol([0.0, 1.0]).shape
+    (2, 2)
     """
     t = np.asarray(t, dtype=float)
     solution = solve_ivp(
@@ -61,6 +67,13 @@ def make_forced_van_der_pol(
         ``t``, ``y`` (noisy), ``y_true`` (noise-free), ``u`` (the forcing
         ``cos t`` as an input column), and ``t_test``, ``y_test``,
         ``u_test`` for the test span.
+
+    Examples
+    --------
+    >>> from sklearn_nodecoll.synthetic import make_forced_van_der_pol
+    >>> data = make_forced_van_der_pol()
+    >>> data["y"].shape, data["y_test"].shape
+    ((200, 2), (400, 2))
     """
     rng = np.random.default_rng(random_state)
     t = np.linspace(0.0, t_end, n_samples)
