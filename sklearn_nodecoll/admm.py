@@ -263,6 +263,13 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
 
         batches = [[] for _ in range(self.n_batches)]
         for j, rows in enumerate(trajectory_rows):
+            if rows.size < self.n_batches * MIN_DISTINCT_TIMES:
+                raise ValueError(
+                    f"Trajectory {ids[j].item()!r} has {rows.size} rows, too few for "
+                    f"n_batches={self.n_batches} windows of at least {MIN_DISTINCT_TIMES} "
+                    f"distinct times each; lower n_batches to at most "
+                    f"{max(rows.size // MIN_DISTINCT_TIMES, 1)}."
+                )
             for k, window in enumerate(_window_rows(rows, self.n_batches, self.overlap)):
                 n_distinct = np.unique(t[window]).size
                 if n_distinct < MIN_DISTINCT_TIMES:
@@ -304,6 +311,11 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
         """
         self._validate_params()
         start = time.perf_counter()
+        if self.estimator is not None and not isinstance(self.estimator, CollocationNeuralODE):
+            raise TypeError(
+                "estimator must be a CollocationNeuralODE (or None for the default one), "
+                f"got {type(self.estimator).__name__}."
+            )
         template = CollocationNeuralODE() if self.estimator is None else clone(self.estimator)
         template._validate_params()
         hidden_sizes = template._validate_hidden_layer_sizes()

@@ -409,6 +409,17 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
                 f"trajectory must have shape ({n_samples},), one id per row of X, got "
                 f"shape {trajectory.shape}."
             )
+        if trajectory.dtype.kind == "f":
+            undefined = np.isnan(trajectory)
+        elif trajectory.dtype.kind == "O":
+            undefined = np.array([value is None or value != value for value in trajectory])
+        else:
+            undefined = np.zeros(n_samples, dtype=bool)
+        if undefined.any():
+            raise ValueError(
+                f"trajectory has no id (None or NaN) at row {int(np.flatnonzero(undefined)[0])}; "
+                "every row needs the id of its trajectory."
+            )
         return trajectory
 
     # ------------------------------------------------------------------

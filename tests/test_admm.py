@@ -153,8 +153,9 @@ def test_sub_problem_failure_names_batch_and_status(monkeypatch):
 
 def test_too_many_windows_rejected():
     t, y, _ = damped_oscillator(n_samples=10)
-    with pytest.raises(ValueError, match="Window 0 of trajectory 0 has 2 distinct time"):
-        BatchedADMMRegressor(small_estimator(), n_batches=5).fit(t, y)
+    # Each time three times: enough rows for 5 windows, but one distinct time each.
+    with pytest.raises(ValueError, match="Window 0 of trajectory 0 has 1 distinct time"):
+        BatchedADMMRegressor(small_estimator(), n_batches=5).fit(np.repeat(t[:5], 3), np.repeat(y[:5], 3, axis=0))
     with pytest.raises(ValueError, match="needs at least n_batches=2 trajectories, got 1"):
         BatchedADMMRegressor(small_estimator(), n_batches=2, batching="trajectories").fit(t, y)
 
@@ -201,3 +202,13 @@ def test_grid_search_over_wrapped_parameters():
     # A strong penalty shrinks the network towards zero dynamics, which
     # cannot follow the oscillation, so the weaker penalty wins.
     assert search.best_params_["estimator__alpha"] == 1e-4
+
+
+def test_invalid_batching_arguments_rejected():
+    from sklearn.linear_model import Ridge
+
+    t, y, _ = damped_oscillator(n_samples=40)
+    with pytest.raises(ValueError, match=r"40 rows, too few for n_batches=100 windows.*at most 13"):
+        BatchedADMMRegressor(small_estimator(), n_batches=100).fit(t, y)
+    with pytest.raises(TypeError, match="estimator must be a CollocationNeuralODE.*got Ridge"):
+        BatchedADMMRegressor(Ridge()).fit(t, y)

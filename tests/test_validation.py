@@ -330,3 +330,11 @@ def test_missing_y_and_complex_X():
         CollocationNeuralODE(**SMALL).fit(t, None)
     with pytest.raises(ValueError, match=r"Complex data not supported: time column 0 of X contains \(1\+1j\) at row 2"):
         CollocationNeuralODE(**SMALL).fit(np.where(np.arange(t.size) == 2, 1 + 1j, t), np.exp(-t))
+
+
+@pytest.mark.parametrize("missing", [np.nan, None])
+def test_trajectory_without_id_rejected(missing):
+    t, y = decay_data()
+    ids = np.array([0] * (t.size - 1) + [missing], dtype=float if missing is not None else object)
+    with pytest.raises(ValueError, match=rf"trajectory has no id \(None or NaN\) at row {t.size - 1}"):
+        CollocationNeuralODE(hidden_layer_sizes=(3,)).fit(t, y, trajectory=ids)
