@@ -10,9 +10,9 @@ from scaled data:
     \\quad \\text{s.t.} \\quad (D Y)_c = f_\\theta(Y_{k_c}, u_{k_c})
     \\;\\; \\text{for every collocation row } c,
 
-where ``Y`` holds the scaled states at the nodes, ``P`` interpolates node
+where ``Y`` contains the scaled states at the nodes, ``P`` interpolates node
 values to the observation times, ``O`` is the set of observed (not missing)
-entries, ``D`` holds the rows of the differentiation matrix and ``f_theta``
+entries, ``D`` contains the rows of the differentiation matrix and ``f_theta``
 is the network of :mod:`sklearn_nodecoll.network`.
 """
 

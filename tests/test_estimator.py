@@ -66,7 +66,8 @@ def test_fitted_attributes(oscillator_model):
     assert model.loss_curve_.shape == (model.n_iter_ + 1,)
     assert model.constraint_violation_curve_[-1] < 1e-6
     assert model.objective_ == pytest.approx(model.loss_curve_[-1])
-    assert model.build_time_ > 0 and model.solve_time_ > 0
+    assert model.build_time_ > 0
+    assert model.solve_time_ > 0
     assert model.collocation_times_[0][0] == t[0]
     assert model.collocation_times_[0][-1] == pytest.approx(t[-1])
 
@@ -158,7 +159,8 @@ def test_predict_without_solver_packages(oscillator_model, tmp_path):
         t = np.linspace(0.0, 2 * np.pi, 60)
         difference = np.abs(model.predict(t) - np.load({str(tmp_path / "expected.npy")!r}))
         assert difference.max() == 0.0, difference.max()
-        assert "casadi" not in sys.modules and "pyomo" not in sys.modules
+        assert "casadi" not in sys.modules
+        assert "pyomo" not in sys.modules
         print("ok")
         """
     )
