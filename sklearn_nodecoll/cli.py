@@ -314,7 +314,14 @@ def run_predict(args):
     print(f"Read {times.size} rows of {args.data}")
 
     if args.from_first_row:
-        initial = table.columns(state_names)[0]
+        # Only the first row is the initial state; later rows may have gaps.
+        initial = table.columns(state_names, allow_missing=True)[0]
+        if not np.all(np.isfinite(initial)):
+            missing = [name for name, value in zip(state_names, initial) if not np.isfinite(value)]
+            raise CommandError(
+                f"--from-first-row needs every state in the first data row, but "
+                f"{', '.join(missing)} is missing there."
+            )
         prediction = model.simulate(times, initial, inputs if inputs.shape[1] else None)
     else:
         prediction = model.predict(np.column_stack([times, inputs]))

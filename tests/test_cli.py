@@ -158,3 +158,27 @@ def test_fit_and_predict_small_file(tmp_path, capsys):
     assert status == 2
     assert re.search(r"--inputs names 1 column\(s\), but the model was fitted with 0 inputs",
                      capsys.readouterr().err)
+
+
+def test_predict_from_first_row_allows_later_gaps(tmp_path, capsys):
+    t = np.linspace(0.0, 4.0, 41)
+    lines = ["time,level"] + [f"{a:.17g},{b:.17g}" for a, b in zip(t, np.exp(-t))]
+    data = _write(tmp_path / "decay.csv", "\n".join(lines) + "\n")
+    model_path = tmp_path / "decay.joblib"
+    assert main(["fit", data, "--time", "time", "--states", "level", "--hidden", "4",
+                 "--model", str(model_path), "--no-plot"]) == 0
+
+    gappy = _write(tmp_path / "gappy.csv", "time,level\n1.0,0.5\n1.5,\n2.0,0.2\n")
+    output = tmp_path / "p.csv"
+    status = main(["predict", str(model_path), gappy, "--time", "time", "--from-first-row",
+                   "--output", str(output)])
+    assert status == 0
+    _, values = _read_output(output)
+    # From 0.5 at t=1 the learned decay e^-t gives 0.5 e^-(t-1).
+    np.testing.assert_allclose(values[:, 1], 0.5 * np.exp(-(values[:, 0] - 1.0)), atol=0.02)
+
+    no_start = _write(tmp_path / "no_start.csv", "time,level\n1.0,\n1.5,0.4\n")
+    status = main(["predict", str(model_path), no_start, "--time", "time", "--from-first-row",
+                   "--output", str(tmp_path / "q.csv")])
+    assert status == 2
+    assert "needs every state in the first data row, but level is missing" in capsys.readouterr().err
