@@ -20,7 +20,6 @@ it. The solution is then loaded back into the model in the NL writer's column
 order.
 """
 
-import io
 import logging
 import os
 import re

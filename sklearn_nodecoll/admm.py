@@ -128,7 +128,7 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
         opposite case, and rescale the scaled duals ``u`` to match.
     n_jobs : int or None, default=None
         Sub-problems solved in parallel by joblib; None means 1 unless a
-        ``joblib.parallel_config`` context says otherwise. Any joblib
+        ``joblib.parallel_config`` context sets another value. Any joblib
         backend works, for example ``"dask"`` on a Dask cluster.
     verbose : int, default=0
         1 logs one line per ADMM iteration at INFO level through the

@@ -2,7 +2,7 @@
 
 The data live outside the repository, in a folder found as follows: the
 environment variable ``SKLEARN_NODECOLL_DATA`` when it is set, else
-``../shared/data`` relative to the repository root (the folder that holds
+``../shared/data`` relative to the repository root (the folder that contains
 this package). Each loader returns plain numpy arrays, parsed with numpy
 only, so that loading needs no optional dependency.
 """
@@ -51,7 +51,7 @@ def data_path(filename):
         where = "folder not found" if not home.is_dir() else f"{filename} not found in it"
         raise FileNotFoundError(
             f"Measured data file {path} is missing ({where}). Set the environment "
-            f"variable {DATA_ENVIRONMENT_VARIABLE} to the folder that holds {filename}."
+            f"variable {DATA_ENVIRONMENT_VARIABLE} to the folder that contains {filename}."
         )
     return path
 

@@ -3,7 +3,7 @@
 Run ``python -m sklearn_nodecoll.demo``. The data are simulated by the
 package itself: ``x' = v, v' = (1 - x^2) v - x + cos t`` from ``(0, 1)``,
 200 samples on ``[0, 15]`` with noise of standard deviation 0.1. The model
-sees the forcing ``cos t`` as an input column. It prints the fit time and
+gets the forcing ``cos t`` as an input column. It prints the fit time and
 the train and test mean squared errors and, when matplotlib is installed,
 writes a plot of data, fit and forecast.
 """

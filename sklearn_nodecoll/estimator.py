@@ -14,7 +14,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
 
 from . import _validation, collocation, initialization, network, simulation
 from . import problem as problem_module
@@ -61,9 +61,9 @@ AUTO_ELEMENTS_PER_TIME_SCALE = 1
 # Xavier weights, lowess_frac=0.1), unit values gave a forecast MSE of 0.054
 # and these values 0.007, the same for five seeds.
 # NOTE: on the same oscillator over a 10 times longer record (2000 samples,
-# 1000 nodes), unit values converged in 27 IPOPT iterations, while these
-# values, (2, 1) and (1, 0.5) all ran past 150 iterations: a weaker effective
-# penalty fits better but converges slowly on long records.
+# 1000 nodes), unit values converged in 27 IPOPT iterations. These values,
+# (2, 1) and (1, 0.5) all ran past 150 iterations, because a weaker
+# effective penalty fits better but converges slowly on long records.
 SCALED_STATE_STD = 2.0
 SCALED_RATE_RMS = 0.5
 

@@ -98,7 +98,7 @@ def complete_rows(problem):
     """Return a mask of the collocation rows whose trajectory observes every state.
 
     A state never observed in a trajectory has only a placeholder initial
-    guess there, whose slopes say nothing about the dynamics.
+    guess there, whose slopes carry no information about the dynamics.
     """
     observed_per_node = np.asarray(problem.obs_matrix.T @ problem.obs_mask) != 0
     complete_nodes = np.zeros(problem.n_nodes, dtype=bool)
@@ -130,7 +130,7 @@ def _derivative_matching(problem, params_init, max_iter, tol):
     theta = np.asarray(params_init, dtype=float).copy()
     residual = residuals(theta)
     current = initial = cost(theta, residual)
-    damping = None
+    damping = 1e-3
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         coefs, intercepts = network.unpack(theta, problem.layer_sizes)
@@ -140,8 +140,6 @@ def _derivative_matching(problem, params_init, max_iter, tol):
         gradient = data_weight * (jacobian.T @ residual) + alpha * theta
         curvature = data_weight * (jacobian.T @ jacobian) + alpha * np.eye(theta.size)
         diagonal = np.diag(curvature).copy()
-        if damping is None:
-            damping = 1e-3
         improved = False
         while damping < 1e10:
             system = curvature + damping * np.diag(diagonal)

@@ -306,7 +306,7 @@ def load_model(path):
 
     if not isinstance(model, CollocationNeuralODE):
         raise ValueError(
-            f"{path} holds a {type(model).__name__}, not a CollocationNeuralODE; it was not "
+            f"{path} contains a {type(model).__name__}, not a CollocationNeuralODE; it was not "
             "written by save_model."
         )
     warn_on_version_mismatch(model)

@@ -191,7 +191,7 @@ def smooth_states(times, values, at, frac):
             column_values, column_times, frac=column_frac, it=1, xvals=np.asarray(at, dtype=float)
         )
         if not np.all(np.isfinite(fitted)):
-            # LOWESS returns NaN where a window holds a single distinct time;
+            # LOWESS returns NaN where a window contains a single distinct time;
             # fall back to linear interpolation of the data there.
             order = np.argsort(column_times, kind="stable")
             fallback = np.interp(at, column_times[order], column_values[order])

@@ -59,7 +59,7 @@ def make_forced_van_der_pol(
     ``x' = v, v' = (1 - x^2) v - x + cos t`` from ``(0, 1)`` at ``t = 0``,
     sampled at ``n_samples`` uniform times on ``[0, t_end]`` with Gaussian
     noise of standard deviation ``noise`` on both states. The test span
-    ``[t_end, test_end]`` holds ``n_test`` noise-free points.
+    ``[t_end, test_end]`` has ``n_test`` noise-free points.
 
     Returns
     -------

@@ -207,7 +207,7 @@ def test_grid_search_routes_trajectory():
 def test_grid_search_slices_fit_params_without_routing():
     X, y, trajectory = two_trajectories()
     # Without metadata routing only fit receives trajectory, so score cannot
-    # say which trajectory a held-out row belongs to and must reject it.
+    # tell which trajectory a held-out row belongs to and must reject it.
     search = GridSearchCV(
         small_model(), {"alpha": [1e-4]}, cv=KFold(2, shuffle=True, random_state=0),
         error_score="raise",
