@@ -15,6 +15,11 @@ Cases (``--case``; in this order by default):
 - ``width``: this package only, hidden units 8 to 128 against test MSE.
 - ``lorenz96``: this package only, Lorenz-96 with 4 to 24 states on 1000
   collocation nodes, time and memory.
+- ``vdp-long``: forced Van der Pol with input over a ten times longer
+  record, 2000 samples on [0, 150], test span [150, 165].
+- ``admm``: this package only, on the ``vdp-long`` data: the monolithic fit
+  and ``BatchedADMMRegressor`` over 2, 4 and 8 time windows, with
+  ``n_jobs=2``.
 
 Run from the repository root with torch, torchdiffeq, jax, diffrax,
 equinox and optax installed (``pip install -e ".[benchmarks]"``)::
@@ -47,7 +52,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 logger = logging.getLogger("bench_peers")
 
 TOOLS = ("nodecoll", "torchdiffeq", "diffrax")
-CASES = ("vdp-input", "vdp-no-input", "robertson", "init", "width", "lorenz96")
+CASES = ("vdp-input", "vdp-no-input", "robertson", "init", "width", "lorenz96", "vdp-long", "admm")
 VERSIONED_PACKAGES = (
     "sklearn-nodecoll", "numpy", "scipy", "scikit-learn", "casadi",
     "torch", "torchdiffeq", "jax", "jaxlib", "diffrax", "equinox", "optax",
@@ -95,6 +100,16 @@ def make_tasks(case, quick):
             )
             for n in sizes
         ]
+    long_data = {"kind": "vdp", "with_input": True, "n_samples": 2000, "t_end": 150.0}
+    if quick:
+        long_data.update(n_samples=120, t_end=30.0)
+    if case == "vdp-long":
+        return [("", tool, long_data, {}) for tool in TOOLS]
+    if case == "admm":
+        batches = (2,) if quick else (2, 4, 8)
+        return [("monolithic", "nodecoll", long_data, {})] + [
+            (f"ADMM, {n} windows", "nodecoll", long_data, {"admm_batches": n}) for n in batches
+        ]
     raise ValueError(f"case must be one of {', '.join(CASES)}, got {case!r}.")
 
 
@@ -139,12 +154,16 @@ def score_network(case, coefs, intercepts):
 
 def fit_nodecoll(case, seed, options, time_limit):
     """Fit this package's estimator and return its metrics."""
-    from sklearn_nodecoll import CollocationNeuralODE
+    from sklearn_nodecoll import BatchedADMMRegressor, CollocationNeuralODE
     from sklearn_nodecoll.exceptions import IntegrationError
 
+    options = dict(options)
+    n_batches = options.pop("admm_batches", None)
     start = time.perf_counter()
     X = case["t"] if case["u"] is None else np.column_stack([case["t"], case["u"]])
     model = CollocationNeuralODE(random_state=seed, max_time=time_limit, **options)
+    if n_batches is not None:
+        model = BatchedADMMRegressor(model, n_batches=n_batches, n_jobs=2)
     model.fit(X, case["y"])
     fit_time = time.perf_counter() - start
 
@@ -164,7 +183,13 @@ def fit_nodecoll(case, seed, options, time_limit):
         "iterations": model.n_iter_,
         "train_mse": scores[0],
         "test_mse": scores[1],
-        "detail": f"build {model.build_time_:.2f} s, solve {model.solve_time_:.2f} s",
+        "detail": (
+            f"ADMM residuals primal {model.primal_residuals_[-1]:.3g} "
+            f"(tolerance {model.primal_tolerances_[-1]:.3g}), dual "
+            f"{model.dual_residuals_[-1]:.3g} (tolerance {model.dual_tolerances_[-1]:.3g})"
+            if n_batches is not None
+            else f"build {model.build_time_:.2f} s, solve {model.solve_time_:.2f} s"
+        ),
     }
 
 
@@ -206,6 +231,11 @@ def run_worker(task, messages):
     case = build_case(**data)
     if tool == "nodecoll":
         metrics = fit_nodecoll(case, seed, options, time_limit)
+        # This process waits for its children before it exits. Without the
+        # shutdown, joblib's idle workers kept it alive for five minutes.
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
     else:
         def progress(epoch, loss):
             messages.put(("progress", {"epoch": epoch, "loss": loss}))

@@ -24,9 +24,9 @@ from sklearn_nodecoll.synthetic import make_forced_van_der_pol
 ROBERTSON_RATES = (0.04, 3e7, 1e4)
 
 
-def make_van_der_pol_case(with_input=True, n_samples=200):
-    """Forced Van der Pol oscillator on [0, 15], test span [15, 30] (400 points)."""
-    data = make_forced_van_der_pol(n_samples=n_samples)
+def make_van_der_pol_case(with_input=True, n_samples=200, t_end=15.0):
+    """Forced Van der Pol oscillator on [0, t_end], test span [t_end, t_end + 15] (400 points)."""
+    data = make_forced_van_der_pol(n_samples=n_samples, t_end=t_end, test_end=t_end + 15.0)
     return {
         "t": data["t"],
         "y": data["y"],

@@ -34,7 +34,13 @@ from pyomo.opt import TerminationCondition
 from pyomo.repn.plugins.nl_writer import NLWriter
 
 from . import network
-from ._casadi_backend import CONVERGED_STATUSES, SolveResult, _history, ipopt_options
+from ._casadi_backend import (
+    CONVERGED_STATUSES,
+    SolveResult,
+    _history,
+    ipopt_options,
+    mumps_options,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -442,12 +448,14 @@ def solve(
     set_values(model, states_init, params_init)
     build_time = time.perf_counter() - start
 
-    options = ipopt_options(tol, max_iter, max_time, verbose, solver_options)
     if ipopt_executable_available():
+        # The executable's linear solver is unknown here, so no MUMPS settings.
         route = ROUTE_EXECUTABLE
+        options = ipopt_options(tol, max_iter, max_time, verbose, solver_options)
         outcome = _solve_executable(model, options, verbose)
     else:
         route = ROUTE_NL_CASADI
+        options = ipopt_options(tol, max_iter, max_time, verbose, solver_options, mumps_options())
         outcome = _solve_nl_casadi(model, options)
     logger.debug(
         "Pyomo route %s: NL write %.3f s, solver setup %.3f s, solve %.3f s.",
