@@ -59,7 +59,7 @@ def main():
     parser.add_argument("--horizon", type=float, default=150.0, help="end of the training span")
     parser.add_argument("--batches", type=int, default=8, help="number of ADMM windows")
     parser.add_argument("--rho", type=float, default=0.1, help="initial ADMM penalty")
-    parser.add_argument("--max-iter", type=int, default=50, help="maximum ADMM iterations")
+    parser.add_argument("--max-iter", type=int, default=100, help="maximum ADMM iterations")
     parser.add_argument("--tol", type=float, default=1e-3, help="relative tolerance of the ADMM residuals")
     parser.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance per weight of the ADMM residuals")
     parser.add_argument("--overlap", type=int, default=0, help="samples shared by neighbouring windows")

@@ -13,6 +13,7 @@ Usage::
 
     python benchmarks/bench_scale.py [--repeats 3] [--cases paper,long,...]
     python benchmarks/bench_scale.py --cases big --repeats 1
+    python benchmarks/bench_scale.py --cases huge --repeats 1   # 20,000 samples
 """
 
 import argparse
@@ -38,6 +39,7 @@ CASES = {
     "long": (150.0, 2000, {}),
     "long_xavier": (150.0, 2000, {"weight_init": "xavier"}),
     "big": (750.0, 10000, {}),
+    "huge": (1500.0, 20000, {}),
 }
 
 

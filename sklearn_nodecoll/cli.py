@@ -148,6 +148,27 @@ def build_parser():
 # Reading data
 
 
+def _check_column_roles(time_name, roles):
+    """Reject a column named twice, within one option or across options.
+
+    ``roles`` maps an option name such as ``"--states"`` to its column names.
+    """
+    seen = {} if time_name is None else {time_name: "--time"}
+    for option, names in roles.items():
+        for name in names or []:
+            if name in seen:
+                where = "twice in " + option if seen[name] == option else f"in {seen[name]} and {option}"
+                raise CommandError(f"column {name!r} is named {where}; give each column one role.")
+            seen[name] = option
+
+
+def _check_output_folder(option, path):
+    """Reject an output path whose folder does not exist, before any work is done."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise CommandError(f"{option} {path}: the folder {folder} does not exist.")
+
+
 def _read_times(table, args):
     if args.time is not None:
         return table.sorted_time(args.time)
@@ -233,6 +254,10 @@ def _write_csv(path, time_name, times, state_names, prediction):
 
 def run_fit(args):
     """Fit a model to a CSV file, print metrics, and write the model and a plot."""
+    _check_column_roles(args.time, {"--states": args.states, "--inputs": args.inputs})
+    _check_output_folder("--model", args.model)
+    if args.plot is not None and not args.no_plot:
+        _check_output_folder("--plot", args.plot)
     times, states, inputs = _read_fit_data(args)
     print(f"Read {times.size} rows of {args.data}: states {', '.join(args.states)}"
           + (f"; inputs {', '.join(args.inputs)}" if args.inputs else ""))
@@ -304,6 +329,8 @@ def _predict_columns(table, option, fitted, kind):
 
 def run_predict(args):
     """Predict the states at the times of a CSV file and write them to a CSV file."""
+    _check_column_roles(args.time, {"--inputs": args.inputs, "--states": args.states})
+    _check_output_folder("--output", args.output)
     bundle = _load_bundle(args.model)
     model = bundle["model"]
     table = read_table(args.data)

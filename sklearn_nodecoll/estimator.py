@@ -60,10 +60,9 @@ AUTO_ELEMENTS_PER_TIME_SCALE = 1
 # forced Van der Pol benchmark (benchmarks/bench_vanderpol.py, alpha=1e-3,
 # Xavier weights, lowess_frac=0.1), unit values gave a forecast MSE of 0.054
 # and these values 0.007, the same for five seeds.
-# NOTE: on the same oscillator over a 10 times longer record (2000 samples,
-# 1000 nodes), unit values converged in 27 IPOPT iterations. These values,
-# (2, 1) and (1, 0.5) all ran past 150 iterations, because a weaker
-# effective penalty fits better but converges slowly on long records.
+# Over a 10 times longer record (2000 samples, 1000 nodes) these values
+# converge in 37 IPOPT iterations once MUMPS's scaling is off (see
+# _casadi_backend.mumps_options).
 SCALED_STATE_STD = 2.0
 SCALED_RATE_RMS = 0.5
 

@@ -153,7 +153,8 @@ def test_fit_and_predict_small_file(tmp_path, capsys):
     assert header == ["time", "level"]
     np.testing.assert_allclose(values[:, 1], np.exp(-values[:, 0]), atol=0.02)
 
-    status = main(["predict", str(model_path), later, "--time", "time", "--inputs", "time",
+    with_input = _write(tmp_path / "with_input.csv", "time,u\n4.5,0\n5.0,1\n")
+    status = main(["predict", str(model_path), with_input, "--time", "time", "--inputs", "u",
                    "--output", str(tmp_path / "q.csv")])
     assert status == 2
     assert re.search(r"--inputs names 1 column\(s\), but the model was fitted with 0 inputs",
@@ -182,3 +183,29 @@ def test_predict_from_first_row_allows_later_gaps(tmp_path, capsys):
                    "--output", str(tmp_path / "q.csv")])
     assert status == 2
     assert "needs every state in the first data row, but level is missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--states", "y,y"], r"column 'y' is named twice in --states"),
+        (["--states", "t"], r"column 't' is named in --time and --states"),
+        (["--states", "y", "--inputs", "y"], r"column 'y' is named in --states and --inputs"),
+    ],
+    ids=["repeated-state", "time-as-state", "state-as-input"],
+)
+def test_fit_rejects_column_in_two_roles(tmp_path, capsys, arguments, message):
+    data = _write(tmp_path / "data.csv", "t,y,u\n0,1,0\n1,2,1\n2,3,0\n")
+    status = main(["fit", data, "--time", "t", *arguments, "--model", str(tmp_path / "m.joblib")])
+    assert status == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_fit_rejects_missing_model_folder_before_fitting(tmp_path, capsys):
+    data = _write(tmp_path / "data.csv", "t,y\n0,1\n1,2\n2,3\n")
+    model_path = tmp_path / "absent" / "m.joblib"
+    status = main(["fit", data, "--time", "t", "--states", "y", "--model", str(model_path)])
+    output = capsys.readouterr()
+    assert status == 2
+    assert re.search(r"--model .*m\.joblib: the folder .*absent does not exist", output.err)
+    assert "IPOPT" not in output.out

@@ -178,3 +178,30 @@ def test_unusable_ipopt_option_raises_value_error(options):
     t, y = decay_data()
     with pytest.raises(ValueError, match=r"IPOPT rejected an option in solver_options="):
         CollocationNeuralODE(**SMALL, solver_options=options).fit(t, y)
+
+
+def test_mumps_defaults_yield_to_user_options():
+    defaults = _casadi_backend.mumps_options()
+    merged = _casadi_backend.ipopt_options(1e-6, 50, None, 0, None, defaults)
+    assert merged["mumps_scaling"] == 0
+    assert merged["tol"] == 1e-6
+    overridden = _casadi_backend.ipopt_options(1e-6, 50, None, 0, {"mumps_scaling": 77}, defaults)
+    assert overridden["mumps_scaling"] == 77
+
+
+def test_callback_buffers_match_direct_call():
+    import casadi as ca
+
+    def compute(x, p):
+        return np.sum(x**2), 3.0 * x
+
+    callback = _casadi_backend._NumpyCallback(
+        "square",
+        [("x", ca.Sparsity.dense(3, 1)), ("p", ca.Sparsity.dense(0, 1))],
+        [("f", ca.Sparsity.dense(1, 1)), ("g", ca.Sparsity.dense(3, 1))],
+        compute,
+    )
+    x = np.array([1.0, -2.0, 0.5])
+    f, g = callback(x, ca.DM(0, 1))
+    assert float(f) == pytest.approx(5.25)
+    np.testing.assert_allclose(np.asarray(g).ravel(), 3.0 * x)
