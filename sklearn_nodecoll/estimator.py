@@ -175,8 +175,11 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         Largest accepted gap between that rollout and the collocation
         states, in standard deviations of each state.
     solver_options : dict or None, default=None
-        Further IPOPT options, for example ``{"mu_strategy": "adaptive"}``;
-        they override the settings above.
+        Further IPOPT options, for example ``{"print_level": 5}``. They
+        override the settings above and the estimator's default
+        ``{"mumps_scaling": 0}``, which switches off MUMPS's own scaling.
+        With that scaling, a 2000-sample fit that now takes 37 iterations
+        did not converge within 500.
     backend : {"casadi", "pyomo"}, default="casadi"
         How the program reaches IPOPT. ``"casadi"`` hands IPOPT exact
         derivatives assembled from the program's structure and is the
