@@ -158,7 +158,7 @@ def _check_column_roles(time_name, roles):
         for name in names or []:
             if name in seen:
                 where = "twice in " + option if seen[name] == option else f"in {seen[name]} and {option}"
-                raise CommandError(f"column {name!r} is named {where}; give each column one role.")
+                raise CommandError(f"column {name!r} is named {where}. Give each column one role.")
             seen[name] = option
 
 
@@ -167,6 +167,28 @@ def _check_output_folder(option, path):
     folder = Path(path).parent
     if not folder.is_dir():
         raise CommandError(f"{option} {path}: the folder {folder} does not exist.")
+    if Path(path).is_dir():
+        raise CommandError(f"{option} {path} is a folder. Give a file name.")
+
+
+def _check_distinct_files(paths):
+    """Reject two roles that name the same file, so that no output overwrites another file.
+
+    ``paths`` maps a role such as ``"--model"`` to its path.
+    """
+    seen = {}
+    for role, path in paths.items():
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise CommandError(
+                f"{role} and {seen[resolved]} name the same file, {path}. "
+                "Give each a different path."
+            )
+        seen[resolved] = role
+
+
+# Formats that matplotlib writes with its default backends.
+PLOT_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
 
 
 def _read_times(table, args):
@@ -256,8 +278,17 @@ def run_fit(args):
     """Fit a model to a CSV file, print metrics, and write the model and a plot."""
     _check_column_roles(args.time, {"--states": args.states, "--inputs": args.inputs})
     _check_output_folder("--model", args.model)
-    if args.plot is not None and not args.no_plot:
-        _check_output_folder("--plot", args.plot)
+    files = {"data file": args.data, "--model": args.model}
+    if not args.no_plot:
+        plot_path = args.plot or args.model.with_suffix(".png")
+        _check_output_folder("--plot", plot_path)
+        if Path(plot_path).suffix.lower() not in PLOT_FORMATS:
+            raise CommandError(
+                f"--plot {plot_path}: unsupported image format. Use one of "
+                f"{', '.join(PLOT_FORMATS)}."
+            )
+        files["--plot" if args.plot else "the default plot (--model with .png)"] = plot_path
+    _check_distinct_files(files)
     times, states, inputs = _read_fit_data(args)
     print(f"Read {times.size} rows of {args.data}: states {', '.join(args.states)}"
           + (f"; inputs {', '.join(args.inputs)}" if args.inputs else ""))
@@ -331,6 +362,7 @@ def run_predict(args):
     """Predict the states at the times of a CSV file and write them to a CSV file."""
     _check_column_roles(args.time, {"--inputs": args.inputs, "--states": args.states})
     _check_output_folder("--output", args.output)
+    _check_distinct_files({"data file": args.data, "model file": args.model, "--output": args.output})
     bundle = _load_bundle(args.model)
     model = bundle["model"]
     table = read_table(args.data)

@@ -1238,8 +1238,19 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         y = _validation.as_2d(
             check_array(y, ensure_2d=False, ensure_all_finite="allow-nan", dtype=np.float64, input_name="y")
         )
-        y_pred, scored = self._predict_for_score(X, y, trajectory)
+        n_rows = _num_samples(X)
+        if y.shape != (n_rows, self.n_states_):
+            raise ValueError(
+                f"y must have shape ({n_rows}, {self.n_states_}): one row per row of X and "
+                f"one column per fitted state, got {y.shape}."
+            )
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if weights is not None and weights.shape != (n_rows,):
+            raise ValueError(
+                f"sample_weight must have shape ({n_rows},), one weight per row of X, "
+                f"got {weights.shape}."
+            )
+        y_pred, scored = self._predict_for_score(X, y, trajectory)
         scores = []
         for i in range(y.shape[1]):
             observed = np.isfinite(y[:, i]) & scored

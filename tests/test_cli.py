@@ -209,3 +209,32 @@ def test_fit_rejects_missing_model_folder_before_fitting(tmp_path, capsys):
     assert status == 2
     assert re.search(r"--model .*m\.joblib: the folder .*absent does not exist", output.err)
     assert "IPOPT" not in output.out
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--model", "{dir}/m.png"], r"the default plot \(--model with \.png\) and --model name the same file"),
+        (["--model", "{dir}/data.csv"], r"--model and data file name the same file"),
+        (["--model", "{dir}/m.joblib", "--plot", "{dir}/m.joblib"], r"--plot .*m\.joblib: unsupported image format"),
+        (["--model", "{dir}"], r"--model .* is a folder\. Give a file name"),
+    ],
+    ids=["plot-over-model", "model-over-data", "plot-format", "model-is-folder"],
+)
+def test_fit_rejects_clashing_output_paths(tmp_path, capsys, arguments, message):
+    content = "t,y\n0,1\n1,2\n2,3\n"
+    data = _write(tmp_path / "data.csv", content)
+    arguments = [argument.format(dir=tmp_path) for argument in arguments]
+    status = main(["fit", data, "--time", "t", "--states", "y", *arguments])
+    output = capsys.readouterr()
+    assert status == 2
+    assert re.search(message, output.err), output.err
+    assert "IPOPT" not in output.out
+    assert (tmp_path / "data.csv").read_text() == content
+
+
+def test_predict_rejects_output_over_data(tmp_path, capsys):
+    data = _write(tmp_path / "later.csv", "t\n4.5\n5.0\n")
+    status = main(["predict", str(tmp_path / "m.joblib"), data, "--time", "t", "--output", data])
+    assert status == 2
+    assert re.search(r"--output and data file name the same file", capsys.readouterr().err)

@@ -197,3 +197,15 @@ def test_refinement_stops_when_defect_persists(monkeypatch):
         model.fit(t, np.exp(-t))
     assert model.n_refinements_ == 1
     assert model.rollout_defect_ == 1.0
+
+
+def test_score_rejects_mismatched_y_and_weights():
+    t = np.linspace(0.0, 3.0, 30)
+    y = np.column_stack([np.cos(t), -np.sin(t)])
+    model = CollocationNeuralODE(hidden_layer_sizes=(4,), max_iter=30, random_state=0).fit(t, y)
+    with pytest.raises(ValueError, match=r"y must have shape \(30, 2\).*got \(30, 1\)"):
+        model.score(t, y[:, :1])
+    with pytest.raises(ValueError, match=r"y must have shape \(30, 2\).*got \(10, 2\)"):
+        model.score(t, y[:10])
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(30,\).*got \(5,\)"):
+        model.score(t, y, sample_weight=np.ones(5))
