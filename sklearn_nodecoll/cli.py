@@ -48,10 +48,22 @@ class CommandError(Exception):
 
 
 def _names(text):
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated column names without empty entries, got {text!r}"
+        )
     return names
+
+
+def _finite(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def _hidden(text):
@@ -94,7 +106,7 @@ def build_parser():
                      help="Comma-separated state columns; empty cells are missing values.")
     fit.add_argument("--inputs", type=_names, default=[], metavar="COLUMNS",
                      help="Comma-separated input columns (default: none).")
-    fit.add_argument("--saturation", type=float, metavar="LIMIT",
+    fit.add_argument("--saturation", type=_finite, metavar="LIMIT",
                      help="Treat state values at or above LIMIT as missing, for a sensor "
                           "that saturates there.")
     fit.add_argument("--model", type=Path, required=True, metavar="PATH",

@@ -238,3 +238,19 @@ def test_predict_rejects_output_over_data(tmp_path, capsys):
     status = main(["predict", str(tmp_path / "m.joblib"), data, "--time", "t", "--output", data])
     assert status == 2
     assert re.search(r"--output and data file name the same file", capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--states", "y,"], r"argument --states: expected comma-separated column names without empty entries"),
+        (["--states", "y", "--saturation", "nan"], r"argument --saturation: expected a finite number, got 'nan'"),
+    ],
+    ids=["empty-name", "nan-saturation"],
+)
+def test_fit_rejects_malformed_option_values(tmp_path, capsys, arguments, message):
+    data = _write(tmp_path / "data.csv", "t,y\n0,1\n1,2\n2,3\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", data, "--time", "t", *arguments, "--model", str(tmp_path / "m.joblib")])
+    assert exit_info.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
