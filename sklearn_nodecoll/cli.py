@@ -169,7 +169,10 @@ def _check_column_roles(time_name, roles):
     for option, names in roles.items():
         for name in names or []:
             if name in seen:
-                where = "twice in " + option if seen[name] == option else f"in {seen[name]} and {option}"
+                if seen[name] == option:
+                    where = f"twice in {option}"
+                else:
+                    where = f"in {seen[name]} and {option}"
                 raise CommandError(f"column {name!r} is named {where}. Give each column one role.")
             seen[name] = option
 
@@ -291,8 +294,8 @@ def run_fit(args):
     _check_column_roles(args.time, {"--states": args.states, "--inputs": args.inputs})
     _check_output_folder("--model", args.model)
     files = {"data file": args.data, "--model": args.model}
+    plot_path = args.plot or args.model.with_suffix(".png")
     if not args.no_plot:
-        plot_path = args.plot or args.model.with_suffix(".png")
         _check_output_folder("--plot", plot_path)
         if Path(plot_path).suffix.lower() not in PLOT_FORMATS:
             raise CommandError(
@@ -337,7 +340,7 @@ def run_fit(args):
     joblib.dump(bundle, args.model)
     print(f"Wrote model {args.model}")
     if not args.no_plot:
-        _write_plot(args.plot or args.model.with_suffix(".png"), times, states, prediction,
+        _write_plot(plot_path, times, states, prediction,
                     args.states)
     return 0
 
