@@ -39,7 +39,7 @@ from ._casadi_backend import (
     SolveResult,
     _history,
     ipopt_options,
-    mumps_options,
+    solver_defaults,
 )
 
 logger = logging.getLogger(__name__)
@@ -455,7 +455,9 @@ def solve(
         outcome = _solve_executable(model, options, verbose)
     else:
         route = ROUTE_NL_CASADI
-        options = ipopt_options(tol, max_iter, max_time, verbose, solver_options, mumps_options())
+        options = ipopt_options(
+            tol, max_iter, max_time, verbose, solver_options, solver_defaults(solver_options)
+        )
         outcome = _solve_nl_casadi(model, options)
     logger.debug(
         "Pyomo route %s: NL write %.3f s, solver setup %.3f s, solve %.3f s.",

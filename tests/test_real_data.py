@@ -57,10 +57,12 @@ def test_hare_lynx_reference_figures():
     np.testing.assert_allclose(pelts.std(axis=0), [36.2, 18.8], atol=0.05)
 
 
-# NOTE: not met yet. Free runs of the learned two-state ODE over 1845-1915
+# NOTE: not met. Free runs of the learned two-state ODE over 1845-1915
 # leave the fitted collocation states within a few years and settle near a
-# fixed point, so their RMSE stays close to the mean predictor's. The test
-# fails loudly (strict) once a change makes it pass.
+# fixed point, so their RMSE stays close to the mean predictor's. A
+# two-state model is near periodic after its transient, and the best
+# periodic signal that yearly samples resolve (examples/plot_hare_lynx.py)
+# is only 1.2 and 1.9 times better than the mean. The test fails loudly (strict) once a change makes it pass.
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,

@@ -184,9 +184,19 @@ def test_mumps_defaults_yield_to_user_options():
     defaults = _casadi_backend.mumps_options()
     merged = _casadi_backend.ipopt_options(1e-6, 50, None, 0, None, defaults)
     assert merged["mumps_scaling"] == 0
+    assert merged["mumps_pivot_order"] == 5
+    assert merged["mumps_pivtol"] == 1e-4
     assert merged["tol"] == 1e-6
     overridden = _casadi_backend.ipopt_options(1e-6, 50, None, 0, {"mumps_scaling": 77}, defaults)
     assert overridden["mumps_scaling"] == 77
+
+
+def test_pivot_maximum_caps_default():
+    t, y = decay_data()
+    model = CollocationNeuralODE(**SMALL, solver_options={"mumps_pivtolmax": 1e-5}).fit(t, y)
+    assert model.termination_condition_ == "Solve_Succeeded"
+    defaults = _casadi_backend.solver_defaults({"mumps_pivtolmax": 1e-5})
+    assert defaults["mumps_pivtol"] == 1e-5
 
 
 def test_callback_buffers_match_direct_call():
