@@ -229,11 +229,13 @@ def estimate_time_scale(trajectories, frac):
     """
     squared, count = 0.0, 0
     longest_span = max(float(np.ptp(times)) for times, _ in trajectories)
+    shortest_spacing = longest_span
     fracs = np.broadcast_to(np.asarray(frac, dtype=float), (len(trajectories),))
     for (times, states), frac in zip(trajectories, fracs):
         distinct = np.unique(times)
         if distinct.size < 3:
             continue
+        shortest_spacing = min(shortest_spacing, float(np.median(np.diff(distinct))))
         smoothed = smooth_states(times, states, distinct, frac)
         slopes = np.gradient(smoothed, distinct, axis=0)
         squared += float(np.sum(slopes**2))
@@ -241,9 +243,12 @@ def estimate_time_scale(trajectories, frac):
     if count == 0 or squared == 0.0:
         return longest_span
     rms_slope = np.sqrt(squared / count)
-    # Keep at least a thousandth of the span per scaled unit, so that a
-    # near-jump in the data cannot make the scaled horizon enormous.
-    return float(np.clip(1.0 / rms_slope, longest_span / 1000.0, longest_span))
+    # Keep at least one median sampling interval per scaled unit, so that a
+    # near-jump in the data cannot make the scaled horizon longer than the
+    # record has samples. A thousandth of the span, the bound before, was
+    # active on long records of fast dynamics. On 20,000 samples of the
+    # forced Van der Pol oscillator over [0, 1500] it gave 1.5, not 0.99.
+    return float(np.clip(1.0 / rms_slope, shortest_spacing, longest_span))
 
 
 def stack_problem(

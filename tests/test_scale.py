@@ -7,6 +7,7 @@ from scipy.integrate import solve_ivp
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_nodecoll import CollocationNeuralODE, collocation, initialization, network
+from sklearn_nodecoll import problem as problem_module
 
 
 def damped_oscillator(t, state):
@@ -267,3 +268,20 @@ def test_predict_outside_input_samples_raises():
     # Times just past the fitted span, one step away, are covered.
     near = np.array([[10.1, np.sin(10.1)], [10.2, np.sin(10.2)]])
     assert model.predict(near).shape == (2,)
+
+
+def test_time_scale_of_long_fast_record():
+    # A unit-rate oscillation over 3000 time units: the scale stays near one
+    # time unit, however many periods the record holds.
+    t = np.linspace(0.0, 3000.0, 30001)
+    states = np.sqrt(2.0) * np.sin(t)[:, None]
+    scale = problem_module.estimate_time_scale([(t, states)], 20 / t.size)
+    assert 0.9 < scale < 1.2
+
+
+def test_time_scale_of_jump_at_least_one_interval():
+    t = np.linspace(0.0, 3000.0, 30001)
+    states = np.where(t < 1500.0, -1.0, 1.0)[:, None]
+    scale = problem_module.estimate_time_scale([(t, states)], 20 / t.size)
+    assert scale >= t[1] - t[0]
+    assert scale < 3000.0
