@@ -26,9 +26,10 @@ free run is close to periodic. The best periodic signal that yearly samples
 resolve (any period from 6 to 14 years, harmonics below 0.5 cycles per
 year) has an RMSE of 31.5 hare and 9.9 lynx on the years up to 1915, with a
 period of 9.73 years. That is 1.2 and 1.9 times better than the mean, not
-3 times. The plots show
-the data, both fits and the collocation states, and the phase portrait
-shows the learned vector field. These figures are from seed 0 at full size.
+3 times.
+
+The plots show the data, both fits and the collocation states, and the
+phase portrait shows the learned vector field. These figures are from seed 0 at full size.
 """
 
 # %%

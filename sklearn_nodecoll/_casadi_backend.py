@@ -303,8 +303,8 @@ def _history(stats):
     }
 
 
-def mumps_options():
-    """Return the MUMPS settings used unless the user overrides them.
+def mumps_options(solver_options=None):
+    """Return the MUMPS settings used unless ``solver_options`` overrides them.
 
     - ``mumps_scaling: 0`` switches off MUMPS's own row and column scaling.
       With it, IPOPT regularised the Hessian by up to 1 on every iteration
@@ -318,18 +318,10 @@ def mumps_options():
     - ``mumps_pivtol: 1e-4`` (IPOPT's default is 1e-6) makes MUMPS pivot
       more carefully. With METIS and the default, the 128-unit fit and a
       400-node fit ran to 500 iterations; with 1e-4 they converge in 67
-      and 54.
+      and 54. IPOPT rejects a ``mumps_pivtol`` above ``mumps_pivtolmax``,
+      so a smaller ``mumps_pivtolmax`` in ``solver_options`` lowers it.
     """
-    return {"mumps_scaling": 0, "mumps_pivot_order": 5, "mumps_pivtol": 1e-4}
-
-
-def solver_defaults(solver_options):
-    """Return :func:`mumps_options` with ``mumps_pivtol`` at most the user's ``mumps_pivtolmax``.
-
-    IPOPT rejects a ``mumps_pivtol`` above ``mumps_pivtolmax``, so a user's
-    smaller maximum lowers the default instead of failing the fit.
-    """
-    defaults = mumps_options()
+    defaults = {"mumps_scaling": 0, "mumps_pivot_order": 5, "mumps_pivtol": 1e-4}
     pivtol_max = (solver_options or {}).get("mumps_pivtolmax")
     if isinstance(pivtol_max, Real) and not isinstance(pivtol_max, bool):
         defaults["mumps_pivtol"] = min(defaults["mumps_pivtol"], pivtol_max)
@@ -429,7 +421,7 @@ def solve(problem, states_init, params_init, tol, max_iter, max_time=None, verbo
             max_time,
             verbose,
             solver_options,
-            defaults=solver_defaults(solver_options),
+            defaults=mumps_options(solver_options),
         ),
     }
     solver = ca.nlpsol("collocation", "ipopt", nlp, options)

@@ -39,7 +39,7 @@ from ._casadi_backend import (
     SolveResult,
     _history,
     ipopt_options,
-    solver_defaults,
+    mumps_options,
 )
 
 logger = logging.getLogger(__name__)
@@ -456,7 +456,7 @@ def solve(
     else:
         route = ROUTE_NL_CASADI
         options = ipopt_options(
-            tol, max_iter, max_time, verbose, solver_options, solver_defaults(solver_options)
+            tol, max_iter, max_time, verbose, solver_options, mumps_options(solver_options)
         )
         outcome = _solve_nl_casadi(model, options)
     logger.debug(

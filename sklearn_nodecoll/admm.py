@@ -172,8 +172,8 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
     Batches share one scaling, computed from all data as the monolithic
     fit does, so weights of different batches act on the same units.
     Iteration 1 fits every batch without the proximal term, from those
-    shared initial weights. Later iterations warm-start each batch from its last
-    states and weights. The L2 penalty ``alpha`` of ``estimator`` stays in
+    shared initial weights. Later iterations warm-start each batch from its
+    last states and weights. The L2 penalty ``alpha`` of ``estimator`` stays in
     every sub-problem, in the batch's share (see the module docstring). The
     iteration stops when both residuals are below
     ``sqrt(N p) atol + tol * scale``, with ``scale`` the larger of
@@ -182,9 +182,9 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
 
     Windows are not an exact split of the monolithic problem, because each
     window has its own free initial state. On the forced Van der Pol
-    oscillator with 2000 samples, 8 windows converged in 68 iterations to a
-    rollout test MSE of 0.0008, against 0.0020 for the monolithic fit
-    (``benchmarks/bench_admm.py``).
+    oscillator with 2000 samples, 8 windows converged in 40 iterations to a
+    rollout test MSE of 0.0010, against 0.0020 for the monolithic fit
+    (``benchmarks/results/admm.md``).
 
     NOTE: on one machine the monolithic fit is faster. Its cost grows about
     linearly with the record (38 s for 10,000 samples on 2 cores), and the
@@ -347,10 +347,10 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
             t, y, inputs, trajectory_rows, layer_sizes, check_random_state(template.random_state)
         ).params_init
         # The batches' own initial weights are never used, so they skip the fit.
-        batch_template = clone(template).set_params(weight_init="xavier")
-        batch_template.scaling_ = template.scaling_
         problems = [
-            batch_template._build_problem(t, y, inputs, rows, layer_sizes, check_random_state(0))
+            template._build_problem(
+                t, y, inputs, rows, layer_sizes, check_random_state(0), fit_weights=False
+            )
             for rows in batch_rows
         ]
         n_observed = np.array([problem.n_observed for problem in problems])

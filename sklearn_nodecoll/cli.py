@@ -340,8 +340,7 @@ def run_fit(args):
     joblib.dump(bundle, args.model)
     print(f"Wrote model {args.model}")
     if not args.no_plot:
-        _write_plot(plot_path, times, states, prediction,
-                    args.states)
+        _write_plot(plot_path, times, states, prediction, args.states)
     return 0
 
 

@@ -510,8 +510,21 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         return collocation.radau_grid(bounds, self.degree)
 
     def _build_problem(
-        self, t, y, inputs, trajectory_rows, layer_sizes, random_state, refinement=0
+        self,
+        t,
+        y,
+        inputs,
+        trajectory_rows,
+        layer_sizes,
+        random_state,
+        refinement=0,
+        fit_weights=True,
     ):
+        """Build the scaled collocation problem of the given trajectories.
+
+        ``fit_weights=False`` keeps the drawn weights even when
+        ``weight_init="derivative_matching"``.
+        """
         scaling = self.scaling_
         grids, observations, node_inputs, states_init = [], [], [], []
         for rows in trajectory_rows:
@@ -548,7 +561,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             self.alpha,
             params_init,
         )
-        if self.weight_init == "derivative_matching" and refinement == 0:
+        if self.weight_init == "derivative_matching" and refinement == 0 and fit_weights:
             problem.params_init = initialization.derivative_matching(problem, params_init)
         return problem
 

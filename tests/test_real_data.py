@@ -62,7 +62,8 @@ def test_hare_lynx_reference_figures():
 # fixed point, so their RMSE stays close to the mean predictor's. A
 # two-state model is near periodic after its transient, and the best
 # periodic signal that yearly samples resolve (examples/plot_hare_lynx.py)
-# is only 1.2 and 1.9 times better than the mean. The test fails loudly (strict) once a change makes it pass.
+# is only 1.2 and 1.9 times better than the mean. The test fails loudly
+# (strict) once a change makes it pass.
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,

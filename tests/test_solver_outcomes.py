@@ -195,7 +195,7 @@ def test_pivot_maximum_caps_default():
     t, y = decay_data()
     model = CollocationNeuralODE(**SMALL, solver_options={"mumps_pivtolmax": 1e-5}).fit(t, y)
     assert model.termination_condition_ == "Solve_Succeeded"
-    defaults = _casadi_backend.solver_defaults({"mumps_pivtolmax": 1e-5})
+    defaults = _casadi_backend.mumps_options({"mumps_pivtolmax": 1e-5})
     assert defaults["mumps_pivtol"] == 1e-5
 
 
