@@ -42,6 +42,9 @@ class SolveResult:
         The backend and, for Pyomo, the route to IPOPT that produced this.
     nl_write_time : float
         Seconds spent writing an NL file; zero when none was written.
+    multipliers : ndarray of shape (n_constraints,) or None
+        Constraint multipliers at the last iterate, where the backend
+        reports them.
     """
 
     states: np.ndarray
@@ -55,3 +58,4 @@ class SolveResult:
     history: dict = field(default_factory=dict)
     backend: str = "casadi"
     nl_write_time: float = 0.0
+    multipliers: np.ndarray = None

@@ -450,7 +450,7 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
             parts.append(rows)
         return ids, parts
 
-    def _fit_scaling(self, t, y, inputs, trajectory_rows):
+    def _fit_scaling(self, t, y, inputs, trajectory_rows, problem_span=None):
         never_observed = ~np.isfinite(y).any(axis=0)
         if never_observed.any():
             raise ValueError(
@@ -466,7 +466,9 @@ class CollocationNeuralODE(RegressorMixin, BaseEstimator):
         input_scale = np.where(input_scale > 0, input_scale, 1.0)
         scaled = [(t[rows], (y[rows] - state_mean) / state_scale) for rows in trajectory_rows]
         time_scale = SCALED_RATE_RMS * problem_module.estimate_time_scale(
-            scaled, [self._lowess_frac_for(rows.size) for rows in trajectory_rows]
+            scaled,
+            [self._lowess_frac_for(rows.size) for rows in trajectory_rows],
+            problem_span=problem_span,
         )
         return problem_module.Scaling(
             time_offset=float(t.min()),

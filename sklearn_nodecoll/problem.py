@@ -94,6 +94,10 @@ class CollocationProblem:
         added to the objective; consensus ADMM sets it in its sub-problems.
     prox_center : ndarray of shape (n_parameters,) or None, default=None
         Centre of the proximal term; None means zero.
+    multipliers_init : ndarray of shape (n_constraints,) or None, default=None
+        Initial guess of the constraint multipliers, from an earlier solve
+        of a nearby problem. The CasADi backend then starts IPOPT from it.
+        None lets IPOPT estimate them.
     """
 
     layer_sizes: tuple
@@ -112,6 +116,7 @@ class CollocationProblem:
     grids: list = field(default_factory=list)
     prox_weight: float = 0.0
     prox_center: np.ndarray = None
+    multipliers_init: np.ndarray = None
 
     @property
     def n_nodes(self):
@@ -211,7 +216,7 @@ def interpolate_states(times, values, at):
     return result
 
 
-def estimate_time_scale(trajectories, frac):
+def estimate_time_scale(trajectories, frac, problem_span=None):
     """Estimate the time over which the scaled states change by about one unit.
 
     The root-mean-square derivative of the LOWESS-smoothed, standardised
@@ -226,6 +231,10 @@ def estimate_time_scale(trajectories, frac):
     frac : float or sequence of float
         LOWESS window as a fraction of the samples, for all trajectories or
         one per trajectory.
+    problem_span : float or None, default=None
+        Maximum time span of one collocation problem, which bounds the
+        scale from below (see the comment in the code). None means the
+        longest trajectory. Consensus ADMM passes its longest window.
     """
     squared, count = 0.0, 0
     longest_span = max(float(np.ptp(times)) for times, _ in trajectories)
@@ -243,12 +252,17 @@ def estimate_time_scale(trajectories, frac):
     if count == 0 or squared == 0.0:
         return longest_span
     rms_slope = np.sqrt(squared / count)
-    # Keep at least one median sampling interval per scaled unit, so that a
-    # near-jump in the data cannot make the scaled horizon longer than the
-    # record has samples. A thousandth of the span, the bound before, was
-    # active on long records of fast dynamics. On 20,000 samples of the
-    # forced Van der Pol oscillator over [0, 1500] it gave 1.5, not 0.99.
-    return float(np.clip(1.0 / rms_slope, shortest_spacing, longest_span))
+    # Keep at least a thousandth of the problem's span, and one median
+    # sampling interval, per scaled unit, so that a near-jump in the data
+    # cannot make the scaled horizon enormous. IPOPT needs the first bound on
+    # long records: on 10,000 forced Van der Pol samples over [0, 750], the
+    # natural scale (0.49) made it regularise the Hessian by 1e6 within five
+    # iterations, and the bounded one (0.75) converged in 46. The bound also
+    # coarsens the default grid, so it uses one problem's span, not the
+    # record's (benchmarks/README.md).
+    span = longest_span if problem_span is None else float(problem_span)
+    lower = max(span / 1000.0, shortest_spacing)
+    return float(np.clip(1.0 / rms_slope, lower, longest_span))
 
 
 def stack_problem(
