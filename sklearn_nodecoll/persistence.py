@@ -111,7 +111,7 @@ class _Encoder:
                 "state": self.encode_dict(vars(value), path)["items"],
             }
         raise TypeError(
-            f"{path} is a {name}, which save_model cannot store safely; the format "
+            f"{path or 'The model'} is a {name}, which save_model cannot store safely; the format "
             f"holds numbers, strings, arrays, lists, tuples, dicts and the types "
             f"{sorted(TRUSTED_TYPES)}. Use pickle or joblib for such models."
         )
@@ -235,6 +235,11 @@ def save_model(model, path):
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model)
+    if hasattr(model, "consensus_estimator_"):
+        raise TypeError(
+            f"save_model stores a CollocationNeuralODE, got a {type(model).__name__}. Save "
+            "its consensus_estimator_, a plain fitted CollocationNeuralODE, instead."
+        )
     encoder = _Encoder()
     document = {
         "format": FORMAT_NAME,

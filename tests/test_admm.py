@@ -305,3 +305,53 @@ def test_solve_returns_usable_multipliers():
     )
     assert again.success and again.n_iter <= 1
     np.testing.assert_allclose(again.params, first.params, rtol=0, atol=1e-9)
+
+
+def test_window_without_observations_rejected():
+    t, y, _ = damped_oscillator(n_samples=120)
+    y[60:90] = np.nan
+    with pytest.raises(ValueError, match="Batch 2 has no observed value in y"):
+        BatchedADMMRegressor(small_estimator(), n_batches=4).fit(t, y)
+
+
+def test_overlap_beyond_next_window_rejected():
+    t, y, _ = damped_oscillator(n_samples=120)
+    with pytest.raises(ValueError, match="overlap=30 must be smaller than the 30 rows"):
+        BatchedADMMRegressor(small_estimator(), n_batches=4, overlap=30).fit(t, y)
+
+
+def test_one_batch_consensus_start_keeps_rho():
+    t, y, _ = damped_oscillator(noise=0.01)
+    admm = BatchedADMMRegressor(
+        small_estimator(), n_batches=1, init="consensus", rho=0.5, max_iter=4
+    )
+    with pytest.warns(Warning, match="ADMM stopped after max_iter=4"):
+        admm.fit(t, y)
+    # The primal residual of one batch is zero: no balancing.
+    np.testing.assert_array_equal(admm.primal_residuals_, 0.0)
+    np.testing.assert_array_equal(admm.rho_history_, 0.5)
+
+
+def test_refit_on_array_drops_feature_names():
+    pd = pytest.importorskip("pandas")
+    t, y, _ = damped_oscillator(n_samples=40)
+    admm = BatchedADMMRegressor(small_estimator(), n_batches=2, max_iter=2)
+    with pytest.warns(Warning, match="ADMM stopped"):
+        admm.fit(pd.DataFrame({"time": t}), y)
+    assert list(admm.feature_names_in_) == ["time"]
+    with pytest.warns(Warning, match="ADMM stopped"):
+        admm.fit(t, y)
+    assert not hasattr(admm, "feature_names_in_")
+
+
+def test_save_model_points_to_consensus_estimator(tmp_path):
+    from sklearn_nodecoll import save_model
+
+    t, y, _ = damped_oscillator(n_samples=40)
+    admm = BatchedADMMRegressor(small_estimator(), n_batches=2, max_iter=2)
+    with pytest.warns(Warning, match="ADMM stopped"):
+        admm.fit(t, y)
+    with pytest.raises(TypeError, match="got a BatchedADMMRegressor. Save its consensus_estimator_"):
+        save_model(admm, tmp_path / "admm.npz")
+    save_model(admm.consensus_estimator_, tmp_path / "consensus.npz")
+    assert (tmp_path / "consensus.npz").stat().st_size > 0
