@@ -269,10 +269,10 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
     oscillator with 2000 samples, 8 windows converged in 10 iterations to a
     rollout test MSE of 0.0015, against 0.0020 for the monolithic fit
     (``benchmarks/results/admm.md``). On 10,000 samples and 2 cores, with
-    ``n_jobs=2``, 8 windows took 14.4 s against 36.6 s for the monolithic
+    ``n_jobs=2``, 8 windows took 13.4 s against 36.2 s for the monolithic
     fit, at 1.9 times its test MSE. With ``tol=1e-4`` and ``atol=1e-5``
-    they took 34.4 s and forecast as well as the monolithic fit
-    (``benchmarks/bench_admm.py``).
+    they took 34.7 s against 36.8 s and forecast as well as the monolithic
+    fit (medians of 3, ``benchmarks/bench_admm.py``).
 
     NOTE: the residuals measure consensus, not optimality. At the default
     tolerances ADMM can stop with a higher objective than the monolithic fit
