@@ -61,6 +61,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _solve_result
 from .estimator import MIN_DISTINCT_TIMES, CollocationNeuralODE
 from .exceptions import SolverError
+from .persistence import package_version
 
 logger = logging.getLogger(__name__)
 
@@ -660,7 +661,9 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
         estimator = copy.deepcopy(template)
         estimator._store_result(result, problem, np.asarray(ids), t, inputs, rows, layer_sizes)
         estimator.n_restarts_ = getattr(result, "n_restarts", 0)
+        estimator.n_refinements_ = 0
         estimator.fit_time_ = result.build_time + result.solve_time
+        estimator._sklearn_nodecoll_version = package_version()
         return estimator
 
     def _consensus_copy(
@@ -704,6 +707,10 @@ class BatchedADMMRegressor(RegressorMixin, BaseEstimator):
             combined_result, combined_problem, ids, t, inputs, trajectory_rows, layer_sizes
         )
         estimator.n_restarts_ = 0
+        estimator.n_refinements_ = 0
+        # NOTE: rollout_defect_ is not computed for the consensus model, so no
+        # warning reports a rollout that departs from the window states.
+        estimator._sklearn_nodecoll_version = package_version()
         return estimator
 
     # ------------------------------------------------------------------

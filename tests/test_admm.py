@@ -3,6 +3,8 @@ import logging
 
 import numpy as np
 import pytest
+
+import sklearn_nodecoll
 from scipy.integrate import solve_ivp
 
 from sklearn_nodecoll import CollocationNeuralODE, SolverError, _casadi_backend, network
@@ -355,3 +357,7 @@ def test_save_model_points_to_consensus_estimator(tmp_path):
         save_model(admm, tmp_path / "admm.npz")
     save_model(admm.consensus_estimator_, tmp_path / "consensus.npz")
     assert (tmp_path / "consensus.npz").stat().st_size > 0
+    # The fitted copies carry what a plain fit records about its grid and release.
+    for model in [admm.consensus_estimator_, *admm.estimators_]:
+        assert model.n_refinements_ == 0
+        assert model._sklearn_nodecoll_version == sklearn_nodecoll.__version__
