@@ -123,7 +123,7 @@ class _Anderson:
         return point[: self.n_params] / self.weight, point[self.n_params :].reshape(-1, self.n_params)
 
     def step(self, z_in, u_in, z_out, u_out):
-        """Return the next ``z``, ``u`` and the kind of point, given one map evaluation."""
+        """Record one map evaluation and return the next ``z``, ``u`` and the kind of point."""
         output = self._pack(z_out, u_out)
         residual = output - self._pack(z_in, u_in)
         norm = float(np.linalg.norm(residual))

@@ -234,7 +234,8 @@ def estimate_time_scale(trajectories, frac, problem_span=None):
     problem_span : float or None, default=None
         Maximum time span of one collocation problem, which bounds the
         scale from below (see the comment in the code). None means the
-        longest trajectory. Consensus ADMM passes its longest window.
+        span of the longest trajectory. Consensus ADMM passes the span of its
+        longest window.
     """
     squared, count = 0.0, 0
     longest_span = max(float(np.ptp(times)) for times, _ in trajectories)

@@ -266,7 +266,7 @@ def test_acceleration_keeps_the_consensus():
     accelerated = BatchedADMMRegressor(small_estimator(), **params).fit(t, y)
 
     assert plain.converged_ and accelerated.converged_
-    # 234 and 36 iterations when this test was written.
+    # On this data plain ADMM took 234 iterations and the accelerated one 36.
     assert accelerated.n_iter_ < plain.n_iter_ / 3, (accelerated.n_iter_, plain.n_iter_)
     assert "anderson" in set(accelerated.steps_)
     assert set(plain.steps_) == {"initial", "plain"}
